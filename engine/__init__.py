@@ -1,0 +1,1 @@
+"""campusflow engine: SpiffWorkflow wrapper, persistence and audit. Never imports Flask."""

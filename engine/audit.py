@@ -1,0 +1,178 @@
+"""Audit chain: event types, hashing, append under the chain-head lock, and verification.
+
+Imports SQLAlchemy and the tables; never SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .tables import AuditHeadRecord, AuditRecord, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEventType(StrEnum):
+    """Audit event types take the form <subject>_<past_tense_verb>."""
+
+    instance_started = "instance_started"
+    instance_completed = "instance_completed"
+    instance_cancelled = "instance_cancelled"
+    task_ready = "task_ready"
+    task_claimed = "task_claimed"
+    task_unclaimed = "task_unclaimed"
+    task_completed = "task_completed"
+    task_cancelled = "task_cancelled"
+    task_escalated = "task_escalated"
+    gateway_taken = "gateway_taken"
+    timer_fired = "timer_fired"
+    message_sent = "message_sent"
+    message_received = "message_received"
+    decision_evaluated = "decision_evaluated"
+    script_ran = "script_ran"
+    service_called = "service_called"
+    event_reached = "event_reached"
+    data_changed = "data_changed"
+    document_viewed = "document_viewed"
+    process_deployed = "process_deployed"
+    user_changed = "user_changed"
+    token_issued = "token_issued"
+    notification_queued = "notification_queued"
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, non-JSON values as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _timestamp(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def event_hash(seq: int, at: datetime, instance_id: int | None, actor: str, role: str | None, type_: str,
+               element_id: str | None, details: str, prev_hash: str) -> str:
+    """SHA-256 of one event's content and the previous event's hash."""
+    payload = canonical_json([seq, _timestamp(at), instance_id, actor, role, type_, element_id, details, prev_hash])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record_hash(record: AuditRecord) -> str:
+    """Recompute the hash a stored record should carry."""
+    return event_hash(record.seq, record.at, record.instance_id, record.actor, record.role, record.type,
+                      record.element_id, record.details, record.prev_hash)
+
+
+@dataclass
+class PendingEvent:
+    """An event recorded during a service call, chained and written when the unit of work commits."""
+
+    type: str
+    instance_id: int | None
+    actor: str
+    role: str | None
+    element_id: str | None
+    details: dict[str, Any]
+    at: datetime = field(default_factory=utcnow)
+
+
+class AuditLog:
+    """Collects a unit of work's events; `flush` chains them onto the head inside the same transaction."""
+
+    def __init__(self) -> None:
+        self.pending: list[PendingEvent] = []
+
+    def append(self, type_: str, instance_id: int | None, actor: str, *, role: str | None = None,
+               element_id: str | None = None, **details: Any) -> None:
+        """Record one event (written at commit, in the same transaction as the state change)."""
+        self.pending.append(PendingEvent(str(type_), instance_id, actor, role, element_id, details))
+
+    def flush(self, session: Session) -> list[AuditRecord]:
+        """Lock the chain head, assign sequence numbers and hashes, insert the rows."""
+        if not self.pending:
+            return []
+        head = session.execute(
+            select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()
+        ).scalar_one_or_none()
+        if head is None:
+            head = AuditHeadRecord(id=1, seq=0, hash=GENESIS_HASH)
+            session.add(head)
+        records = []
+        for event in self.pending:
+            seq = head.seq + 1
+            details = canonical_json(event.details)
+            digest = event_hash(seq, event.at, event.instance_id, event.actor, event.role, event.type,
+                                event.element_id, details, head.hash)
+            records.append(AuditRecord(seq=seq, instance_id=event.instance_id, at=event.at, actor=event.actor,
+                                       role=event.role, type=event.type, element_id=event.element_id,
+                                       details=details, prev_hash=head.hash, hash=digest))
+            head.seq, head.hash = seq, digest
+        session.add_all(records)
+        self.pending.clear()
+        return records
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a chain verification: `first_bad` is the first sequence number that does not check out."""
+
+    ok: bool
+    events: int
+    first_bad: int | None
+    reason: str | None = None
+
+
+def verify_chain(records: Iterable[AuditRecord], head: AuditHeadRecord | None) -> VerifyResult:
+    """Walk the whole chain in sequence order; detect edits, deletions, insertions and reordering."""
+    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
+    for record in records:
+        count += 1
+        if record.seq != expected_seq:
+            return VerifyResult(False, count, min(record.seq, expected_seq), f"sequence gap: expected {expected_seq}")
+        if record.prev_hash != expected_prev:
+            return VerifyResult(False, count, record.seq, "prev_hash does not match the previous event")
+        if record_hash(record) != record.hash:
+            return VerifyResult(False, count, record.seq, "content does not match its hash")
+        expected_prev, expected_seq = record.hash, expected_seq + 1
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if head_seq != expected_seq - 1 or head_hash != expected_prev:
+        return VerifyResult(False, count, expected_seq if head_seq >= expected_seq else head_seq + 1,
+                            "the chain head does not match the last event (events removed or added at the end)")
+    return VerifyResult(True, count, None)
+
+
+def verify_instance(records: list[AuditRecord], predecessors: dict[int, AuditRecord]) -> VerifyResult:
+    """Verify one instance's events: each hash, and the link to the event just before it in the chain.
+
+    `predecessors` maps seq-1 of each event to the stored event with that seq (or is missing it).
+    """
+    for record in records:
+        if record_hash(record) != record.hash:
+            return VerifyResult(False, len(records), record.seq, "content does not match its hash")
+        before = predecessors.get(record.seq - 1)
+        expected_prev = before.hash if before is not None else (GENESIS_HASH if record.seq == 1 else None)
+        if record.prev_hash != expected_prev:
+            return VerifyResult(False, len(records), record.seq, "prev_hash does not match the event before it")
+    return VerifyResult(True, len(records), None)
+
+
+def iter_chain(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+    """Every audit record in sequence order, fetched in batches."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()

@@ -1,0 +1,568 @@
+"""Camunda Forms (form-js JSON from Camunda Modeler) -> FormDefinition, and server-side checks of submitted data.
+
+The only engine module that imports marshmallow; imports errors and feel. Rules Camunda Forms cannot express
+come from each component's custom `properties` (see `load_form`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from .errors import DefinitionProblem, InvalidTaskDataError, ProcessDefinitionError
+from .feel import FeelError, any_of, compile_condition, is_equal
+
+DISPLAY_TYPES = frozenset(
+    {"text", "html", "spacer", "separator", "image", "button", "iframe", "table", "documentPreview"}
+)
+TEXT_TYPES = frozenset({"textfield", "textarea"})
+CHOICE_TYPES = frozenset({"radio", "select"})
+LIST_TYPES = frozenset({"checklist", "taglist"})
+CONTAINER_TYPES = frozenset({"group", "dynamiclist"})
+SCALAR_TYPES = frozenset({"number", "checkbox", "datetime", "expression"})
+DATA_TYPES = TEXT_TYPES | CHOICE_TYPES | LIST_TYPES | CONTAINER_TYPES | SCALAR_TYPES
+REQUIRED = "This field is required."
+Errors = dict[str, list[str]]
+_MISSING: Any = object()
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One data-bearing component; path-less groups are flattened away, `children` serve path groups and lists.
+
+    `rules` is the component's checked `validate` object; `properties` maps each supported custom property
+    (`after`, `notPast`, `minItems`, `maxItems`, `maxWords`, `mustBeTrue`, `requiredWhen`) to its parsed value.
+    """
+
+    key: str
+    type: str
+    label: str
+    required: bool
+    id: str = ""
+    readonly: bool | str = False  # True, or a FEEL condition evaluated against the engine's data
+    hide_when: str | None = None  # conditional.hide, combined with those of enclosing groups
+    options: tuple[Any, ...] | None = None  # None: dynamic options (valuesKey / valuesExpression)
+    subtype: str | None = None
+    whole_number: bool = False
+    default: Any = None
+    rules: Mapping[str, Any] = field(default_factory=dict)
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    children: tuple[FormField, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """A loaded form: its id, exact source (for pinning), parsed JSON and data fields."""
+
+    id: str
+    file_name: str
+    source: str
+    schema: dict[str, Any]
+    fields: tuple[FormField, ...]
+
+    def field_keys(self) -> frozenset[str]:
+        """Return the top-level data keys of the form, read-only ones included."""
+        return frozenset(f.key for f in self.fields)
+
+    def validate(
+        self, data: object, *, now: datetime | None = None, partial_defaults: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Return the cleaned data or raise InvalidTaskDataError naming each bad field.
+
+        :param now: the moment `notPast` compares with (default: now; naive means UTC).
+        :param partial_defaults: data the engine already holds (e.g. the task's data). A field the submitter
+            leaves out takes its value from here before its `defaultValue`; all of it is visible to conditions
+            and `after`, and read-only conditions see only this, so a submitter cannot unlock a field.
+            Fields with dynamic options accept any string: the process must check those values.
+        """
+        if not isinstance(data, dict):
+            raise InvalidTaskDataError(
+                "Form data must be an object.", fields={"_schema": ["Must be a JSON object."]}
+            )
+        moment = now or datetime.now(UTC)
+        context = dict(partial_defaults or {})
+        scope = _Scope(context, context, "", moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        cleaned, errors = _clean_scope(self.fields, data, scope)
+        if errors:
+            raise InvalidTaskDataError(f"The data does not satisfy form {self.id}.", fields=errors)
+        return cleaned
+
+
+# ---------------------------------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class _Scope:
+    defaults: Mapping[str, Any]
+    env: Mapping[str, Any]
+    prefix: str
+    now: datetime
+
+    def path(self, key: object) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else str(key)
+
+    def inner(self, prefix: str, defaults: object, env: Mapping[str, Any]) -> _Scope:
+        return _Scope(defaults if isinstance(defaults, dict) else {}, env, prefix, self.now)
+
+
+def _clean_scope(
+    form_fields: tuple[FormField, ...], raw: Mapping[str, Any], scope: _Scope
+) -> tuple[dict, Errors]:
+    known = {f.key for f in form_fields}
+    errors: Errors = {scope.path(k): ["Unknown field."] for k in raw if k not in known}
+    accepted = [f for f in form_fields if _is_accepted(f, scope.env)]
+    values: dict[str, Any] = {}
+    field_errors: dict[str, Errors] = {}
+    # Containers last, so conditions inside them can read this scope's plain values.
+    for f in sorted(accepted, key=lambda f: f.type in CONTAINER_TYPES):
+        env = {**scope.env, **values}
+        value, field_errors[f.key] = _clean_field(f, _pick(f, raw, scope.defaults), scope, env)
+        if value is not _MISSING:
+            values[f.key] = value
+    env = {**scope.env, **values}
+    for f in accepted:
+        if f.hide_when and compile_condition(f.hide_when)(env):
+            values.pop(f.key, None)  # hidden: not required, and its value is not taken
+            continue
+        errors.update(field_errors[f.key])
+        if scope.path(f.key) not in errors:
+            errors.update(_check_rules(f, values, env, scope))
+    return values, errors
+
+
+def _is_accepted(form_field: FormField, env: Mapping[str, Any]) -> bool:
+    if form_field.type == "expression" or form_field.readonly is True:  # the engine fills (or computes) these
+        return False
+    return not (form_field.readonly and compile_condition(form_field.readonly)(env))
+
+
+def _pick(form_field: FormField, raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
+    if form_field.key in raw:
+        return raw[form_field.key]
+    if form_field.key in defaults:
+        return copy.deepcopy(defaults[form_field.key])
+    if form_field.default is not None:
+        return copy.deepcopy(form_field.default)
+    return False if form_field.type == "checkbox" else _MISSING  # HTML forms omit unchecked boxes
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list) and len(value) == 0)
+
+
+def _clean_field(
+    form_field: FormField, value: Any, scope: _Scope, env: Mapping[str, Any]
+) -> tuple[Any, Errors]:
+    path = scope.path(form_field.key)
+    if form_field.type == "group":
+        return _clean_group(form_field, value, scope.inner(path, scope.defaults.get(form_field.key), env))
+    if value is _MISSING or (value is None and form_field.type != "checkbox"):
+        return _MISSING, {}
+    if form_field.type == "dynamiclist":
+        return _clean_items(form_field, value, scope.inner(path, {}, env))
+    if _is_empty(value):  # kept as sent where the type allows it; `required` decides later
+        keep = form_field.type in (TEXT_TYPES if value == "" else LIST_TYPES)
+        return (False if form_field.type == "checkbox" else value if keep else _MISSING), {}
+    if form_field.type in LIST_TYPES and isinstance(value, str):
+        value = [value]  # an HTML form sends a single ticked box as a plain string
+    try:
+        cleaned = _marshmallow_field(form_field).deserialize(value)
+    except ValidationError as exc:
+        return _MISSING, {path: _messages(exc.messages)}
+    return (cleaned.isoformat() if isinstance(cleaned, date) else cleaned), {}
+
+
+def _clean_group(form_field: FormField, value: Any, scope: _Scope) -> tuple[Any, Errors]:
+    if value is not _MISSING and value is not None and not isinstance(value, dict):
+        return _MISSING, {scope.prefix: ["Not a valid object."]}
+    cleaned, errors = _clean_scope(form_field.children, value if isinstance(value, dict) else {}, scope)
+    return (cleaned if cleaned or isinstance(value, dict) else _MISSING), errors
+
+
+def _clean_items(form_field: FormField, value: Any, scope: _Scope) -> tuple[Any, Errors]:
+    if not isinstance(value, list):
+        return _MISSING, {scope.prefix: ["Not a valid list."]}
+    items: list[dict[str, Any]] = []
+    errors: Errors = {}
+    for index, item in enumerate(value):
+        item_scope = scope.inner(f"{scope.prefix}[{index}]", {}, scope.env)
+        if not isinstance(item, dict):
+            errors[item_scope.prefix] = ["Not a valid object."]
+            continue
+        cleaned, item_errors = _clean_scope(form_field.children, item, item_scope)
+        items.append(cleaned)
+        errors.update(item_errors)
+    return items, errors
+
+
+def _check_rules(
+    form_field: FormField, values: dict[str, Any], env: Mapping[str, Any], scope: _Scope
+) -> Errors:
+    value, props = values.get(form_field.key, _MISSING), form_field.properties
+    required = form_field.required or (
+        "requiredWhen" in props and compile_condition(props["requiredWhen"])(env)
+    )
+    if required and (
+        value is _MISSING or _is_empty(value) or (form_field.type == "checkbox" and value is False)
+    ):
+        return {scope.path(form_field.key): [REQUIRED]}
+    messages: list[str] = []
+    if props.get("mustBeTrue") and value is False:
+        messages.append("Must be checked.")
+    count = len(value) if isinstance(value, list) else 0
+    if count < props.get("minItems", 0):
+        messages.append(f"Must have at least {props['minItems']} items.")
+    if count > props.get("maxItems", math.inf):
+        messages.append(f"Must have at most {props['maxItems']} items.")
+    if form_field.type == "datetime" and isinstance(value, str):
+        messages.extend(_moment_messages(form_field, value, env, scope.now))
+    return {scope.path(form_field.key): messages} if messages else {}
+
+
+def _moment_messages(form_field: FormField, value: str, env: Mapping[str, Any], now: datetime) -> list[str]:
+    moment, after = _moment(form_field.subtype, value), form_field.properties.get("after")
+    messages = []
+    if moment is not None and form_field.properties.get("notPast"):
+        if moment < (now.date() if form_field.subtype == "date" else now):  # type: ignore[operator]
+            messages.append("Must not be in the past.")
+    other = _moment(form_field.subtype, env.get(after)) if after else None
+    if moment is not None and other is not None and not moment > other:  # type: ignore[operator]
+        messages.append(f"Must be after {after}.")
+    return messages
+
+
+def _moment(subtype: str | None, value: object) -> date | datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = date.fromisoformat(value) if subtype == "date" else datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _messages(messages: object) -> list[str]:
+    if isinstance(messages, dict | list):
+        inner = messages.values() if isinstance(messages, dict) else messages
+        return list(dict.fromkeys(m for part in inner for m in _messages(part)))
+    return [str(messages)]
+
+
+# -------------------------------------------------------------------------------------- marshmallow fields
+def _parse_number(whole: bool) -> Callable[[Any], int | float]:
+    def parse(value: Any) -> int | float:
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()) and len(value) < 1000:
+            value = int(value)  # HTML forms send numbers as text
+        elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value * 1:
+            raise ValidationError("Not a valid number.")
+        if whole and isinstance(value, float) and not value.is_integer():
+            raise ValidationError("Must be a whole number.")
+        return int(value) if whole else value
+
+    return parse
+
+
+def _parse_time(value: Any) -> str:
+    try:
+        return time.fromisoformat(value).isoformat()
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("Not a valid time (ISO 8601).") from exc
+
+
+def _rule(test: Callable[[Any], bool], message: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not test(value):
+            raise ValidationError(message)
+
+    return check
+
+
+def _marshmallow_field(form_field: FormField) -> fields.Field:
+    rules = form_field.rules
+    if form_field.type in TEXT_TYPES:
+        return fields.String(validate=_text_validators(form_field))
+    if form_field.type == "number":
+        ranges = [validate.Range(min=rules.get("min")), validate.Range(max=rules.get("max"))]
+        return fields.Function(deserialize=_parse_number(form_field.whole_number), validate=ranges)
+    if form_field.type == "checkbox":
+        return fields.Boolean(truthy={True, "on", "true", "1"}, falsy={False, "off", "false", "0"})
+    if form_field.subtype == "date":
+        return fields.Date(error_messages={"invalid": "Not a valid date (YYYY-MM-DD)."})
+    if form_field.subtype == "time":
+        return fields.Function(deserialize=_parse_time)
+    if form_field.type == "datetime":
+        return fields.AwareDateTime(
+            default_timezone=UTC, error_messages={"invalid": "Not a valid date-time (ISO 8601)."}
+        )
+    if form_field.options is None:
+        item: fields.Field = fields.String()
+    else:
+        message = f"Must be one of: {', '.join(str(o) for o in form_field.options)}."
+        item = fields.Raw(
+            validate=_rule(lambda v: any(is_equal(v, o) for o in form_field.options or ()), message)
+        )
+    return fields.List(item) if form_field.type in LIST_TYPES else item
+
+
+def _text_validators(form_field: FormField) -> list[Callable[[Any], Any]]:
+    rules, checks = form_field.rules, []
+    if "minLength" in rules:
+        checks.append(validate.Length(min=rules["minLength"], error="Must be at least {min} characters."))
+    if "maxLength" in rules:
+        checks.append(validate.Length(max=rules["maxLength"], error="Must be at most {max} characters."))
+    if "pattern" in rules:
+        pattern = re.compile(f"(?:{rules['pattern']})\\Z")
+        checks.append(validate.Regexp(pattern, error=f"Must match the pattern {rules['pattern']}."))
+    if rules.get("validationType") == "email":
+        checks.append(validate.Email(error="Not a valid email address."))
+    if rules.get("validationType") == "phone":
+        phone = r"\+[1-9][0-9]{6,14}\Z"
+        checks.append(
+            validate.Regexp(phone, error="Not a valid international phone number (e.g. +441632960961).")
+        )
+    if "maxWords" in form_field.properties:
+        limit = form_field.properties["maxWords"]
+        checks.append(_rule(lambda v: len(v.split()) <= limit, f"Must be at most {limit} words."))
+    return checks
+
+
+# ------------------------------------------------------------------------------------------------- loading
+def load_form(source: str, file_name: str) -> FormDefinition:
+    """Parse and check a .form file; raise ProcessDefinitionError naming file, component id and reason.
+
+    Custom properties (Modeler's "Custom properties"; string values): `after` = the key of a datetime field in
+    the same scope that this one must be strictly after; `notPast` = "true"; `minItems` / `maxItems` = N on a
+    list; `maxWords` = N on text; `mustBeTrue` = "true" on a checkbox; `requiredWhen` = a condition in the
+    FEEL subset of `engine.feel`. Other names are ignored (they may be display hints).
+    """
+    try:
+        schema = json.loads(source)
+    except json.JSONDecodeError as exc:
+        problem = DefinitionProblem(file_name, None, f"not valid JSON: {exc.msg}", exc.lineno)
+        raise ProcessDefinitionError([problem]) from exc
+    loader = _Loader(file_name)
+    form_id, form_fields = loader.read_form(schema)
+    if loader.problems:
+        raise ProcessDefinitionError(loader.problems)
+    return FormDefinition(form_id, file_name, source, schema, form_fields)
+
+
+def _count(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", text.strip()):
+        raise ValueError("must be a whole number")
+    return int(text)
+
+
+def _flag(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false"):
+        raise ValueError('must be "true" or "false"')
+    return text.strip().lower() == "true"
+
+
+def _checked_condition(text: str) -> str:
+    compile_condition(text)  # FeelError is a ValueError
+    return text
+
+
+# Each supported custom property: the component types it applies to, and its parser.
+_PROPERTIES: dict[str, tuple[frozenset[str], Callable[[str], Any]]] = {
+    "after": (frozenset({"datetime"}), str.strip),
+    "notPast": (frozenset({"datetime"}), _flag),
+    "minItems": (LIST_TYPES | {"dynamiclist"}, _count),
+    "maxItems": (LIST_TYPES | {"dynamiclist"}, _count),
+    "maxWords": (TEXT_TYPES, _count),
+    "mustBeTrue": (frozenset({"checkbox"}), _flag),
+    "requiredWhen": (DATA_TYPES - CONTAINER_TYPES - {"expression"}, _checked_condition),
+}
+
+
+class _Loader:
+    def __init__(self, file_name: str) -> None:
+        self.file_name = file_name
+        self.problems: list[DefinitionProblem] = []
+
+    def report(self, element_id: str | None, message: str) -> None:
+        self.problems.append(DefinitionProblem(self.file_name, element_id, message))
+
+    def read_form(self, schema: object) -> tuple[str, tuple[FormField, ...]]:
+        if not isinstance(schema, dict):
+            self.report(None, "a form must be a JSON object")
+            return "", ()
+        form_id = schema.get("id") if isinstance(schema.get("id"), str) else ""
+        if not form_id.strip():
+            self.report(None, 'the form needs a non-empty "id" (camunda:formRef points at it)')
+        if schema.get("type") != "default":
+            self.report(form_id or None, f'top-level "type" must be "default", not {schema.get("type")!r}')
+        if not isinstance(schema.get("components"), list):
+            self.report(form_id or None, '"components" must be a list')
+            return form_id, ()
+        return form_id, self.read_scope(schema["components"])
+
+    def read_scope(self, components: list[Any]) -> tuple[FormField, ...]:
+        found: list[FormField] = []
+        self._collect(components, found, None)
+        seen: dict[str, FormField] = {}
+        for f in found:
+            if f.key in seen:
+                self.report(
+                    f.id, f"key {f.key!r} is also used by {seen[f.key].id}; keys must be unique in a scope"
+                )
+            seen.setdefault(f.key, f)
+        for f in found:
+            after = seen.get(f.properties.get("after", ""))
+            if "after" in f.properties and (
+                after is None or (after.type, after.subtype) != (f.type, f.subtype)
+            ):
+                self.report(
+                    f.id, f"after={f.properties['after']!r} names no {f.subtype} field in the same scope"
+                )
+        return tuple(found)
+
+    def _collect(self, components: list[Any], found: list[FormField], hide: str | None) -> None:
+        for index, component in enumerate(components):
+            if not isinstance(component, dict):
+                self.report(f"components[{index}]", "a component must be a JSON object")
+                continue
+            kind = component.get("type")
+            element = str(component.get("id") or component.get("key") or f"components[{index}]")
+            own_hide = any_of(hide, self._hide(element, component))
+            if kind in DISPLAY_TYPES:
+                continue
+            if kind == "group" and not component.get("path"):  # a plain group only lays out its children
+                self._collect(self._children(element, component), found, own_hide)
+            elif kind not in DATA_TYPES:
+                self.report(element, f"unsupported component type {kind!r}")
+            elif (form_field := self._read_field(element, component, own_hide)) is not None:
+                found.append(form_field)
+
+    def _read_field(self, element: str, component: dict[str, Any], hide: str | None) -> FormField | None:
+        kind = component["type"]
+        key_name = "path" if kind in CONTAINER_TYPES else "key"
+        key = component.get(key_name)
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            self.report(element, f"{kind} needs a {key_name} of letters, digits and _, not {key!r}")
+            return None
+        readonly = component.get("readonly")
+        digits = component.get("decimalDigits")
+        return FormField(
+            key=key,
+            type=kind,
+            label=str(component.get("label") or key),
+            required=bool(
+                isinstance(component.get("validate"), dict) and component["validate"].get("required")
+            ),
+            id=element,
+            readonly=readonly is True
+            or component.get("disabled") is True
+            or self._condition(element, readonly)
+            or False,
+            hide_when=hide,
+            options=self._options(element, component),
+            subtype=self._subtype(element, component),
+            whole_number=type(digits) is int and digits == 0,
+            default=component.get("defaultValue"),
+            rules=self._rules(element, component),
+            properties=self._properties(element, component),
+            children=self.read_scope(self._children(element, component)) if key_name == "path" else (),
+        )
+
+    def _rules(self, element: str, component: dict[str, Any]) -> dict[str, Any]:
+        rules = component.get("validate") or {}
+        if not isinstance(rules, dict):
+            self.report(element, '"validate" must be an object')
+            return {}
+        rules = {name: value for name, value in rules.items() if value is not None and value != ""}
+        for name in ("min", "max", "minLength", "maxLength"):
+            if name in rules and (isinstance(rules[name], bool) or not isinstance(rules[name], int | float)):
+                self.report(element, f"validate.{name} must be a number, not {rules.pop(name)!r}")
+        if rules.get("validationType") not in (None, "custom", "email", "phone"):
+            self.report(element, f"unsupported validate.validationType {rules['validationType']!r}")
+        try:
+            re.compile(str(rules.get("pattern", "")))
+        except re.error as exc:
+            self.report(
+                element, f"validate.pattern {rules.pop('pattern')!r} is not a valid regular expression: {exc}"
+            )
+        return rules
+
+    def _subtype(self, element: str, component: dict[str, Any]) -> str | None:
+        subtype = component.get("subtype", "date") if component["type"] == "datetime" else None
+        if subtype not in (None, "date", "time", "datetime"):
+            self.report(element, f"unsupported datetime subtype {subtype!r}")
+        return subtype
+
+    def _options(self, element: str, component: dict[str, Any]) -> tuple[Any, ...] | None:
+        if component["type"] not in CHOICE_TYPES | LIST_TYPES:
+            return None
+        values = component.get("values")
+        if values is None and (component.get("valuesKey") or component.get("valuesExpression")):
+            return None  # dynamic options: any string is accepted here and the process checks it
+        if not isinstance(values, list) or not values:
+            self.report(element, "has no options: set values, valuesKey or valuesExpression")
+            return ()
+        options = tuple(v.get("value") if isinstance(v, dict) else None for v in values)
+        if any(isinstance(o, bool) or not isinstance(o, str | int | float) for o in options):
+            self.report(element, "every entry in values needs a string or number value")
+        return options
+
+    def _properties(self, element: str, component: dict[str, Any]) -> dict[str, Any]:
+        properties = component.get("properties") or {}
+        if not isinstance(properties, dict):
+            self.report(element, '"properties" must be an object')
+            return {}
+        parsed = {}
+        for name, text in properties.items():
+            if name not in _PROPERTIES:
+                continue  # not ours: display hints and the like
+            kinds, parse = _PROPERTIES[name]
+            if component["type"] not in kinds or (
+                name in ("after", "notPast") and component.get("subtype") == "time"
+            ):
+                self.report(
+                    element, f"custom property {name!r} does not apply to a {component['type']} field"
+                )
+                continue
+            try:
+                parsed[name] = parse(str(text))
+            except ValueError as exc:
+                self.report(element, f"custom property {name}={text!r}: {exc}")
+        return parsed
+
+    def _hide(self, element: str, component: dict[str, Any]) -> str | None:
+        conditional = component.get("conditional") or {}
+        if not isinstance(conditional, dict):
+            self.report(element, '"conditional" must be an object')
+            return None
+        return self._condition(element, conditional.get("hide") or None, "conditional.hide")
+
+    def _condition(self, element: str, text: object, what: str = "readonly") -> str | None:
+        if text is None or text is False:
+            return None
+        try:
+            if not isinstance(text, str):
+                raise FeelError("it must be true, false or a string")
+            compile_condition(text)
+        except FeelError as exc:
+            self.report(element, f"{what} {text!r} is outside the supported FEEL subset: {exc}")
+            return None
+        return text
+
+    def _children(self, element: str, component: dict[str, Any]) -> list[Any]:
+        children = component.get("components", [])
+        if not isinstance(children, list):
+            self.report(element, '"components" must be a list')
+            return []
+        return children

@@ -1,0 +1,223 @@
+"""In-memory workflow operations on a BpmnWorkflow: start, complete, fire timers, and what changed.
+
+No database here: services load and save around these calls. Imports SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    CallActivity,
+    EndEvent,
+    ExclusiveGateway,
+    InclusiveGateway,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    ParallelGateway,
+    ScriptTask,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+
+from . import serializer
+from .audit import AuditEventType
+from .bpmn_parser import CamundaServiceTask
+from .errors import ScriptTaskError, TaskNotFoundError, TaskNotReadyError
+from .scripting import is_iso_timer_literal, python_expression
+
+LONDON = ZoneInfo("Europe/London")
+_GATEWAYS = (ExclusiveGateway, InclusiveGateway, ParallelGateway)
+_EVENTS = (StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent)
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Something the engine did on its own (gateway, timer, decision, script...), for the audit trail."""
+
+    type: AuditEventType
+    element_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def new_workflow(spec_json: str, script_engine: Any) -> BpmnWorkflow:
+    """A fresh workflow for a process version's stored spec."""
+    spec, subprocess_specs = serializer.load_specs(spec_json)
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+
+
+def start(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
+    """Seed the start data and run until the workflow needs input."""
+    first = workflow.get_next_task(state=TaskState.READY)
+    if first is not None:
+        first.data.update(data)
+    run_engine(workflow)
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    """Run every ready engine task; wrap engine failures with the element and line."""
+    try:
+        workflow.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        task = getattr(exc, "task", None)
+        element = task.task_spec.bpmn_id if task is not None else getattr(exc, "id", None)
+        raise ScriptTaskError(f"{element or 'workflow'}: {exc}", element_id=element,
+                              line=getattr(exc, "line_number", None)) from exc
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """READY user (manual) tasks, including those of called processes."""
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def ready_user_task(workflow: BpmnWorkflow, task_id: str | UUID) -> SpiffTask:
+    """The READY user task with this id (SpiffWorkflow runs tasks in any state, so check it here)."""
+    try:
+        task = workflow.get_task_from_id(UUID(str(task_id)))
+    except (TaskNotFoundException, ValueError) as exc:
+        raise TaskNotFoundError(f"task {task_id} not found in this instance") from exc
+    if task is None:
+        raise TaskNotFoundError(f"task {task_id} not found in this instance")
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise TaskNotReadyError(f"task {task_id} is no longer open ({TaskState.get_name(task.state)})")
+    return task
+
+
+def complete(workflow: BpmnWorkflow, task: SpiffTask, data: dict[str, Any]) -> None:
+    """Complete a user task with validated data and run the engine on."""
+    task.data.update(data)
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        raise ScriptTaskError(f"{task.task_spec.bpmn_id}: {exc}", element_id=task.task_spec.bpmn_id) from exc
+    run_engine(workflow)
+
+
+def fire_timers(workflow: BpmnWorkflow) -> None:
+    """Move expired timers to READY and run them (two calls: Spiff only runs them on the next pass)."""
+    workflow.refresh_timers()
+    run_engine(workflow)
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
+    """When the earliest waiting timer falls due (None when no timer waits)."""
+    due = [datetime.fromisoformat(e.value) for e in workflow.waiting_events()
+           if e.event_type.endswith("TimerEventDefinition") and isinstance(e.value, str)]
+    return min(due) if due else None
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The instance's variables: the final data when finished, otherwise merged from the open branches."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    merged: dict[str, Any] = {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        merged.update(task.data)
+    if not merged and workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def status(workflow: BpmnWorkflow) -> str:
+    """running or completed."""
+    return "completed" if workflow.is_completed() else "running"
+
+
+def evaluate_task_expression(workflow: BpmnWorkflow, task: SpiffTask, expression: str,
+                             context: dict[str, Any] | None = None) -> Any:
+    """Evaluate a `${…}` attribute value (dueDate, assignee) against the task's data."""
+    return workflow.script_engine.evaluate(task, python_expression(expression), external_context=context or {})
+
+
+def due_at(workflow: BpmnWorkflow, task: SpiffTask, now: datetime) -> datetime | None:
+    """The task's due time from `camunda:dueDate`: an ISO duration from now, an ISO date, or an expression."""
+    raw = (task.task_spec.extensions or {}).get("dueDate")
+    if not raw:
+        return None
+    if is_iso_timer_literal(raw) and raw.strip().startswith("P"):
+        return now + _iso_duration(raw.strip())
+    value = raw.strip() if is_iso_timer_literal(raw) else evaluate_task_expression(workflow, task, raw)
+    return as_datetime(value)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A due value as an aware datetime; a plain date means the end of that day in London."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), LONDON).astimezone(UTC)
+    raise ScriptTaskError(f"a due date must be a date or date-time, not {value!r}")
+
+
+def _iso_duration(text: str) -> timedelta:
+    parsed = TimerEventDefinition.parse_iso_duration(text)
+    return TimerEventDefinition.get_timedelta_from_start(parsed, datetime.now(UTC))
+
+
+@contextmanager
+def tracking(workflow: BpmnWorkflow) -> Iterator[list[StepEvent]]:
+    """Collect the engine's own steps (and data changes) made inside the block, in order."""
+    before_states = {t.id: t.state for t in workflow.get_tasks()}
+    before_data = current_data(workflow)
+    events: list[StepEvent] = []
+    yield events
+    finished = [t for t in workflow.get_tasks()
+                if t.task_spec.bpmn_id and t.has_state(TaskState.FINISHED_MASK)
+                and before_states.get(t.id) != t.state]
+    for task in sorted(finished, key=lambda t: t.last_state_change):
+        event = _step_event(task)
+        if event is not None:
+            events.append(event)
+    changes = data_changes(before_data, current_data(workflow))
+    if changes:
+        events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))
+
+
+def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per-field before/after for every variable that changed."""
+    return {key: {"before": before.get(key), "after": after.get(key)}
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
+
+
+def _step_event(task: SpiffTask) -> StepEvent | None:
+    spec = task.task_spec
+    if task.has_state(TaskState.CANCELLED):
+        return StepEvent(AuditEventType.task_cancelled, spec.bpmn_id, {"name": spec.bpmn_name}) if spec.manual else None
+    if spec.manual:
+        return None  # user tasks are recorded by the service that completed them
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return StepEvent(AuditEventType.timer_fired, spec.bpmn_id, {"name": spec.bpmn_name})
+    if isinstance(definition, MessageEventDefinition):
+        kind = AuditEventType.message_received if isinstance(spec, IntermediateCatchEvent | StartEvent |
+                                                             BoundaryEvent) else AuditEventType.message_sent
+        return StepEvent(kind, spec.bpmn_id, {"message": definition.name})
+    if isinstance(spec, _GATEWAYS):
+        taken = [c.task_spec.bpmn_id for c in task.children if c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
+                 and not c.has_state(TaskState.CANCELLED)]
+        return StepEvent(AuditEventType.gateway_taken, spec.bpmn_id, {"name": spec.bpmn_name, "to": taken})
+    simple = {BusinessRuleTask: AuditEventType.decision_evaluated, ScriptTask: AuditEventType.script_ran,
+              CamundaServiceTask: AuditEventType.service_called}
+    for spec_class, event_type in simple.items():
+        if isinstance(spec, spec_class):
+            return StepEvent(event_type, spec.bpmn_id, {"name": spec.bpmn_name})
+    if isinstance(spec, (*_EVENTS, CallActivity)):
+        return StepEvent(AuditEventType.event_reached, spec.bpmn_id, {"name": spec.bpmn_name})
+    return None

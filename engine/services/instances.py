@@ -1,0 +1,128 @@
+"""Instance services: start, view, list, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from .. import access, runtime
+from ..audit import AuditEventType
+from ..bootstrap import PinnedVersion, WorkflowEngine
+from ..errors import InstanceNotFoundError, InvalidDataError, PermissionDeniedError
+from ..model import OUTCOME_FIELDS, Actor, AuditEntry, InstanceSummary, InstanceView
+from ..tables import AuditRecord, InstanceRecord, ProcessVersionRecord, TaskRecord
+from ..unit_of_work import UnitOfWork
+from .deployments import can_start
+from .progress import save_progress, task_view
+
+
+def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: Actor,
+                   business_key: str | None = None) -> InstanceView:
+    """Validate the start form, start the newest version of `process_key` and run it until it needs input."""
+    with engine.new_uow() as uow:
+        version = engine.latest_version(uow, process_key)
+        if not can_start(version, actor):
+            raise PermissionDeniedError(f"you may not start {process_key!r}")
+        clean = _validate_start_data(version, data, engine)
+        workflow = runtime.new_workflow(version.spec_json, engine.script_engine)
+        record = InstanceRecord(process_version_id=version.id, process_key=version.key, business_key=business_key,
+                                status="running", state="", summary={}, started_by=actor.username,
+                                started_at=engine.now())
+        uow.session.add(record)
+        uow.session.flush()  # the id is needed for the audit rows
+        uow.audit.append(AuditEventType.instance_started, record.id, actor.username, role=actor.primary_role,
+                         process=version.key, version=version.version, content_hash=version.content_hash,
+                         data=clean)
+        with runtime.tracking(workflow) as events:
+            runtime.start(workflow, clean)
+        save_progress(engine, uow, record, workflow, version, actor, events)
+        uow.commit()
+        return _view(engine, uow, record, version, workflow)
+
+
+def _validate_start_data(version: PinnedVersion, data: Any, engine: WorkflowEngine) -> dict[str, Any]:
+    if version.start_form_id is None:
+        if data:
+            raise InvalidDataError(f"{version.key} has no start form and takes no data",
+                                   fields={k: ["Unknown field."] for k in (data if isinstance(data, dict) else {})})
+        return {}
+    return version.forms[version.start_form_id].validate(data, now=engine.now())
+
+
+def get_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> InstanceView:
+    """One instance with its current data and open tasks; the read itself is audited."""
+    with engine.new_uow() as uow:
+        record, version = load_visible(engine, uow, instance_id, actor)
+        workflow = engine.load_workflow(record.state, version)
+        uow.audit.append(AuditEventType.document_viewed, record.id, actor.username, role=actor.primary_role)
+        uow.commit()
+        return _view(engine, uow, record, version, workflow)
+
+
+def load_visible(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int,
+                 actor: Actor) -> tuple[InstanceRecord, PinnedVersion]:
+    """The instance row and its pinned version, if `actor` may see it."""
+    record = uow.session.get(InstanceRecord, instance_id)
+    if record is None:
+        raise InstanceNotFoundError(f"instance {instance_id} not found")
+    version = engine.pinned_version(uow, record.process_version_id)
+    if not access.can_view_instance(actor, record, version):
+        raise PermissionDeniedError(f"you may not see instance {instance_id}")
+    return record, version
+
+
+def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, version: PinnedVersion,
+          workflow: Any) -> InstanceView:
+    rows = uow.session.execute(select(TaskRecord).where(TaskRecord.instance_id == record.id)
+                               .order_by(TaskRecord.created_at)).scalars()
+    data = runtime.current_data(workflow)
+    return InstanceView(id=record.id, process_key=record.process_key, process_version=version.version,
+                        business_key=record.business_key, status=record.status, started_by=record.started_by,
+                        started_at=record.started_at, ended_at=record.ended_at, data=data,
+                        open_tasks=tuple(task_view(r) for r in rows),
+                        outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
+
+
+def list_instances(engine: WorkflowEngine, actor: Actor, *, process: str | None = None, status: str | None = None,
+                   decision: str | None = None, limit: int = 200, offset: int = 0) -> list[InstanceSummary]:
+    """Instances `actor` may see, newest first, filtered by process key, status and decision."""
+    with engine.new_uow(readonly=True) as uow:
+        query = select(InstanceRecord, ProcessVersionRecord.version).join(
+            ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
+        if not actor.has_role(*access.READ_ALL_ROLES):
+            query = query.where(or_(InstanceRecord.started_by == actor.username,
+                                    InstanceRecord.process_key.in_(_worked_processes(engine, uow, actor))))
+        if process:
+            query = query.where(InstanceRecord.process_key == process)
+        if status:
+            query = query.where(InstanceRecord.status == status)
+        if decision:
+            query = query.where(InstanceRecord.summary["decision"].as_string() == decision)
+        query = query.order_by(InstanceRecord.id.desc()).limit(limit).offset(offset)
+        return [InstanceSummary(id=record.id, process_key=record.process_key, process_version=number,
+                                status=record.status, started_by=record.started_by, started_at=record.started_at,
+                                ended_at=record.ended_at, summary=dict(record.summary))
+                for record, number in uow.session.execute(query)]
+
+
+def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> list[str]:
+    ids = uow.session.execute(select(ProcessVersionRecord.id)).scalars()
+    return sorted({v.key for v in (engine.pinned_version(uow, i) for i in ids) if actor.roles & v.candidate_groups})
+
+
+def instance_history(engine: WorkflowEngine, instance_id: int, actor: Actor) -> list[AuditEntry]:
+    """The instance's audit events in order."""
+    with engine.new_uow(readonly=True) as uow:
+        load_visible(engine, uow, instance_id, actor)
+        rows = uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
+                                   .order_by(AuditRecord.seq)).scalars()
+        return [audit_entry(r) for r in rows]
+
+
+def audit_entry(row: AuditRecord) -> AuditEntry:
+    """An AuditEntry from a stored row."""
+    return AuditEntry(seq=row.seq, at=row.at, actor=row.actor, role=row.role, type=row.type,
+                      element_id=row.element_id, details=json.loads(row.details), hash=row.hash,
+                      prev_hash=row.prev_hash, instance_id=row.instance_id)

@@ -1,0 +1,94 @@
+"""Persist what a workflow step did: state, the open-task projection, summary fields and audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
+
+from .. import runtime, serializer
+from ..audit import AuditEventType
+from ..bootstrap import PinnedVersion, WorkflowEngine
+from ..model import OUTCOME_FIELDS, Actor, TaskView
+from ..runtime import StepEvent
+from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
+from ..unit_of_work import UnitOfWork
+
+SUMMARY_FIELDS = ("title", "event_type", "start_at", "venue", *OUTCOME_FIELDS)
+
+
+def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
+                  version: PinnedVersion, actor: Actor, events: list[StepEvent]) -> None:
+    """Write the workflow state and everything derived from it into the unit of work."""
+    now = engine.now()
+    for event in events:
+        uow.audit.append(event.type, record.id, actor.username, role=actor.primary_role,
+                         element_id=event.element_id or None, **event.details)
+    record.state = serializer.dumps(workflow)
+    data = runtime.current_data(workflow)
+    record.summary = {k: data[k] for k in SUMMARY_FIELDS if k in data}
+    record.next_timer_at = runtime.next_timer_at(workflow)
+    if workflow.is_completed() and record.status == "running":
+        record.status, record.ended_at = "completed", now
+        uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
+                         outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
+    sync_open_tasks(engine, uow, record, workflow, now)
+
+
+def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
+                    now: datetime) -> None:
+    """Make the task projection match the workflow's READY user tasks; record each new one."""
+    ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
+    rows = {r.id: r for r in uow.session.execute(
+        select(TaskRecord).where(TaskRecord.instance_id == record.id)).scalars()}
+    for task_id, row in rows.items():
+        if task_id not in ready:
+            uow.session.delete(row)
+    for task_id, task in ready.items():
+        if task_id not in rows:
+            row = _task_row(workflow, task, record, now)
+            uow.session.add(row)
+            uow.audit.append(AuditEventType.task_ready, record.id, "system", role="system",
+                             element_id=row.element_id, task_id=task_id, name=row.name,
+                             candidate_groups=row.candidate_groups, assignee=row.assignee,
+                             due_at=row.due_at.isoformat() if row.due_at else None)
+
+
+def _task_row(workflow: BpmnWorkflow, task: SpiffTask, record: InstanceRecord, now: datetime) -> TaskRecord:
+    spec = task.task_spec
+    ext: dict[str, Any] = spec.extensions or {}
+    groups = _split(ext.get("candidateGroups"))
+    users = _split(ext.get("candidateUsers"))
+    assignee = ext.get("assignee")
+    if assignee and "{" in assignee:
+        assignee = runtime.evaluate_task_expression(workflow, task, assignee, {"initiator": record.started_by})
+    row = TaskRecord(
+        id=str(task.id), instance_id=record.id, process_key=record.process_key, element_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form_id=ext.get("formRef") or ext.get("formKey"),
+        candidate_groups=groups, candidate_users=users, assignee=assignee or None,
+        due_at=runtime.due_at(workflow, task, now), priority=_priority(ext.get("priority")), created_at=now)
+    row.candidates = ([TaskCandidateRecord(kind="group", value=g) for g in groups]
+                      + [TaskCandidateRecord(kind="user", value=u) for u in users])
+    return row
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _priority(value: str | None) -> int:
+    try:
+        return int(value) if value else 50
+    except ValueError:
+        return 50
+
+
+def task_view(row: TaskRecord, **extra: Any) -> TaskView:
+    """A TaskView from a projection row."""
+    return TaskView(id=row.id, instance_id=row.instance_id, process_key=row.process_key, name=row.name,
+                    element_id=row.element_id, lane=row.lane, candidate_groups=tuple(row.candidate_groups or ()),
+                    candidate_users=tuple(row.candidate_users or ()), assignee=row.assignee, due_at=row.due_at,
+                    priority=row.priority, form_id=row.form_id, created_at=row.created_at, **extra)

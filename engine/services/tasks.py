@@ -1,0 +1,134 @@
+"""Task services: my tasks, one task, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from .. import access, runtime
+from ..audit import AuditEventType
+from ..bootstrap import WorkflowEngine
+from ..errors import (
+    ConflictError,
+    InstanceClosedError,
+    InvalidTaskDataError,
+    PermissionDeniedError,
+    TaskNotFoundError,
+)
+from ..model import Actor, InstanceView, TaskView
+from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
+from ..unit_of_work import UnitOfWork
+from .instances import _view
+from .progress import save_progress, task_view
+
+SCOPES = ("mine", "groups", "all")
+
+
+def list_tasks(engine: WorkflowEngine, actor: Actor, scope: str = "all", *, process: str | None = None,
+               limit: int = 500, offset: int = 0) -> list[TaskView]:
+    """Open tasks: `mine` assigned to me, `groups` offered to my roles or name, `all` both; by due date."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    with engine.new_uow(readonly=True) as uow:
+        offered = select(TaskCandidateRecord.task_id).where(or_(
+            (TaskCandidateRecord.kind == "group") & TaskCandidateRecord.value.in_(sorted(actor.roles)),
+            (TaskCandidateRecord.kind == "user") & (TaskCandidateRecord.value == actor.username)))
+        mine = TaskRecord.assignee == actor.username
+        groups = TaskRecord.id.in_(offered) & or_(TaskRecord.assignee.is_(None), mine)
+        condition = {"mine": mine, "groups": groups, "all": or_(mine, groups)}[scope]
+        query = select(TaskRecord).where(condition)
+        if process:
+            query = query.where(TaskRecord.process_key == process)
+        query = query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at)
+        return [task_view(r) for r in uow.session.execute(query.limit(limit).offset(offset)).scalars()]
+
+
+def get_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
+    """One open task with its form and the instance's current data (the read is audited)."""
+    with engine.new_uow() as uow:
+        row = _visible_task(uow, task_id, actor)
+        record = uow.session.get(InstanceRecord, row.instance_id)
+        version = engine.pinned_version(uow, record.process_version_id)
+        workflow = engine.load_workflow(record.state, version)
+        form = version.forms.get(row.form_id) if row.form_id else None
+        uow.audit.append(AuditEventType.document_viewed, record.id, actor.username, role=actor.primary_role,
+                         element_id=row.element_id, task_id=row.id)
+        uow.commit()
+        return task_view(row, form=form.schema if form else None, data=runtime.current_data(workflow))
+
+
+def _visible_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
+    row = uow.session.get(TaskRecord, str(task_id))
+    if row is None:
+        raise TaskNotFoundError(f"no open task {task_id}")
+    if not (access.is_candidate(actor, row) or row.assignee == actor.username):
+        raise PermissionDeniedError("this task is not offered to you")
+    return row
+
+
+def claim_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
+    """Assign an open task to me; a conflict if someone else holds it."""
+    return _set_assignee(engine, task_id, actor, claim=True)
+
+
+def unclaim_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
+    """Release a task I hold back to its candidates."""
+    return _set_assignee(engine, task_id, actor, claim=False)
+
+
+def _set_assignee(engine: WorkflowEngine, task_id: str, actor: Actor, *, claim: bool) -> TaskView:
+    with engine.new_uow() as uow:
+        row = _visible_task(uow, task_id, actor)
+        if claim and not access.is_candidate(actor, row):
+            raise PermissionDeniedError("this task is not offered to you")
+        expected, new = (None, actor.username) if claim else (actor.username, None)
+        if row.assignee == new:
+            return task_view(row)
+        changed = uow.session.execute(update(TaskRecord).where(
+            TaskRecord.id == row.id,
+            TaskRecord.assignee.is_(None) if expected is None else TaskRecord.assignee == expected,
+        ).values(assignee=new).execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            raise ConflictError(f"task is held by {row.assignee}" if row.assignee else "task is not held by you")
+        uow.audit.append(AuditEventType.task_claimed if claim else AuditEventType.task_unclaimed, row.instance_id,
+                         actor.username, role=actor.primary_role, element_id=row.element_id, task_id=row.id)
+        uow.commit()
+        uow.session.refresh(row)
+        return task_view(row)
+
+
+def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor) -> InstanceView:
+    """Validate against the task's form, complete it, run the engine on; one transaction."""
+    with engine.new_uow() as uow:
+        row = _visible_task(uow, task_id, actor)
+        if not access.can_work_task(actor, row):
+            raise ConflictError(f"task is held by {row.assignee}")
+        record = uow.session.get(InstanceRecord, row.instance_id)
+        if record.status != "running":
+            raise InstanceClosedError(f"instance {record.id} is {record.status}")
+        version = engine.pinned_version(uow, record.process_version_id)
+        workflow = engine.load_workflow(record.state, version)
+        task = runtime.ready_user_task(workflow, task_id)
+        form = version.forms.get(row.form_id) if row.form_id else None
+        clean = form.validate(data, now=engine.now()) if form else _no_form_data(data)
+        role = _acting_role(actor, row)
+        with runtime.tracking(workflow) as events:
+            runtime.complete(workflow, task, clean)
+        uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
+                         element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
+        save_progress(engine, uow, record, workflow, version, actor, events)
+        uow.commit()
+        return _view(engine, uow, record, version, workflow)
+
+
+def _no_form_data(data: Any) -> dict[str, Any]:
+    if data:
+        raise InvalidTaskDataError("this task has no form and takes no data",
+                                   fields={k: ["Unknown field."] for k in (data if isinstance(data, dict) else {})})
+    return {}
+
+
+def _acting_role(actor: Actor, row: TaskRecord) -> str | None:
+    shared = sorted(actor.roles & set(row.candidate_groups or ()))
+    return shared[0] if shared else actor.primary_role

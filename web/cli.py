@@ -1,0 +1,178 @@
+"""The `campusflow` command: database, deploy, users, serve, worker, audit. Thin: parses, calls services."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from engine import services
+from engine.bootstrap import WorkflowEngine, bootstrap
+from engine.catalog import load_catalog
+from engine.config import Settings
+from engine.errors import EngineError, ProcessDefinitionError
+from engine.model import Actor
+
+
+def _engine() -> WorkflowEngine:
+    return bootstrap(Settings.from_env())
+
+
+@click.group(help="campusflow: Prevent-duty governance as executable BPMN.")
+def main() -> None:
+    """Entry point."""
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade", help="Create or migrate the database schema to the newest version.")
+def db_upgrade() -> None:
+    """Run the Alembic migrations."""
+    from engine.migrate import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    click.echo(f"database at {settings.database_url} is up to date")
+
+
+@main.command(help="Validate processes/ and forms/ and register new process versions.")
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--forms", "forms_dir", type=click.Path(path_type=Path), help="The forms folder.")
+def deploy(directory: Path | None, forms_dir: Path | None) -> None:
+    """Deploy; on any problem print file, element and reason for each, exit 1, deploy nothing."""
+    engine = _engine()
+    processes_dir = directory or engine.settings.processes_dir
+    try:
+        catalog = load_catalog(processes_dir, forms_dir or engine.settings.forms_dir, engine.settings.roles)
+    except ProcessDefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"deploy failed: {len(exc.problems)} problem(s); nothing was deployed", err=True)
+        sys.exit(1)
+    result = services.deploy(engine, catalog, Actor("cli", frozenset({"admin"})))
+    for key, version in result.deployed:
+        click.echo(f"deployed {key} version {version}")
+    for key in result.unchanged:
+        click.echo(f"unchanged {key}")
+    click.echo(f"{len(result.deployed)} process version(s) deployed, {len(result.unchanged)} unchanged, "
+               f"{len(result.forms_deployed)} form version(s) deployed")
+
+
+@main.group(help="Accounts and API tokens.")
+def users() -> None:
+    """User commands."""
+
+
+@users.command("add", help="Add a user with one or more roles.")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+@click.option("--password", default=None, help="Without one, a password is generated and printed.")
+@click.option("--email", default=None)
+@click.option("--display-name", default=None)
+def users_add(name: str, roles: tuple[str, ...], password: str | None, email: str | None,
+              display_name: str | None) -> None:
+    """Create the account."""
+    roles_list = [r.strip() for role in roles for r in role.split(",") if r.strip()]
+    view, generated = _run(lambda: services.add_user(_engine(), name, roles_list, password=password, email=email,
+                                                     display_name=display_name))
+    click.echo(f"added {view.username} with roles {', '.join(view.roles)}")
+    if generated:
+        click.echo(f"password: {generated}")
+
+
+@users.command("token", help="Print a new API token for NAME (the last line of output).")
+@click.argument("name")
+def users_token(name: str) -> None:
+    """Issue a token."""
+    click.echo(_run(lambda: services.issue_token(_engine(), name)))
+
+
+DEMO_USERS = (
+    ("olivia", "Olivia Reed (organiser)", ("organiser",)),
+    ("evan", "Evan Price (events office)", ("events_office",)),
+    ("sam", "Sam Okafor (security)", ("security",)),
+    ("priya", "Priya Shah (Prevent lead)", ("prevent_lead",)),
+    ("morgan", "Morgan Hale (senior officer)", ("senior_officer",)),
+    ("alex", "Alex Byrne (appeal officer)", ("appeal_officer",)),
+    ("dana", "Dana Cole (data protection officer)", ("dpo",)),
+    ("audrey", "Audrey Lin (auditor)", ("auditor",)),
+    ("ada", "Ada Min (administrator)", ("admin",)),
+)
+
+
+@main.command(help="Create demo users, one per role (password: demo-<username>), and print their logins.")
+def demo() -> None:
+    """Idempotent: existing demo users are left as they are."""
+    engine = _engine()
+    existing = {u.username for u in services.list_users(engine)}
+    click.echo("demo logins (user / password / roles):")
+    for username, display_name, roles in DEMO_USERS:
+        password = f"demo-{username}"
+        if username not in existing:
+            services.add_user(engine, username, list(roles), password=password, display_name=display_name,
+                              email=f"{username}@example.ac.uk")
+        click.echo(f"  {username:8} {password:14} {', '.join(roles)}")
+
+
+@main.command(help="Serve the web UI and the JSON API.")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the app with Flask's server (use gunicorn 'web:create_app()' in production)."""
+    from web import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+@main.command(help="Fire due timers (and, with the processes issue, messages and the outbox).")
+@click.option("--once", is_flag=True, help="Handle everything due now, then exit.")
+@click.option("--interval", default=5.0, type=float, help="Seconds between polls.")
+def worker(once: bool, interval: float) -> None:
+    """Poll for due work."""
+    import time
+
+    engine = _engine()
+    while True:
+        fired = services.fire_due_timers(engine)
+        if once:
+            click.echo(f"fired timers in {fired} instance(s)")
+            return
+        if not fired:
+            time.sleep(interval)
+
+
+@main.group(help="Audit trail.")
+def audit() -> None:
+    """Audit commands."""
+
+
+@audit.command("verify", help="Check the hash chain; report the first bad sequence number.")
+@click.option("--instance", "instance_id", type=int, default=None)
+def audit_verify(instance_id: int | None) -> None:
+    """Verify and exit 1 if anything was altered."""
+    result = services.verify_audit(_engine(), instance_id)
+    click.echo(json.dumps({"ok": result.ok, "events": result.events, "first_bad": result.first_bad,
+                           "reason": result.reason}))
+    sys.exit(0 if result.ok else 1)
+
+
+@audit.command("head", help="Print the chain head (sequence number and hash) to record elsewhere.")
+def audit_head() -> None:
+    """Print the head."""
+    seq, digest = services.chain_head(_engine())
+    click.echo(f"{seq} {digest}")
+
+
+def _run(call):  # type: ignore[no-untyped-def]
+    try:
+        return call()
+    except EngineError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        for name, messages in exc.fields.items():
+            click.echo(f"  {name}: {'; '.join(messages)}", err=True)
+        sys.exit(1)

@@ -1,0 +1,101 @@
+"""marshmallow request and response schemas for the JSON API (the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields
+
+
+class DataBodySchema(Schema):
+    """`{"data": {...}}` — the body of start and complete."""
+
+    class Meta:
+        unknown = RAISE
+
+    data = fields.Dict(keys=fields.String(), required=True)
+    business_key = fields.String(load_default=None)
+
+
+class ProcessSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    start_form_id = fields.String(allow_none=True, data_key="start_form")
+    can_start = fields.Boolean()
+    deployed_at = fields.DateTime()
+
+
+class TaskSchema(Schema):
+    id = fields.String()
+    instance_id = fields.Integer()
+    process_key = fields.String()
+    name = fields.String()
+    element_id = fields.String()
+    lane = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String())
+    candidate_users = fields.List(fields.String())
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    priority = fields.Integer()
+    form_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True)
+    data = fields.Dict()
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    process_version = fields.Integer()
+    business_key = fields.String(allow_none=True)
+    status = fields.String()
+    started_by = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    data = fields.Dict()
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+    outcome = fields.Dict()
+
+
+class InstanceSummarySchema(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    process_version = fields.Integer()
+    status = fields.String()
+    started_by = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    summary = fields.Dict()
+
+
+class AuditEntrySchema(Schema):
+    seq = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    role = fields.String(allow_none=True)
+    type = fields.String()
+    element_id = fields.String(allow_none=True)
+    details = fields.Dict()
+    hash = fields.String()
+    prev_hash = fields.String()
+
+
+class VerifySchema(Schema):
+    ok = fields.Boolean()
+    events = fields.Integer()
+    first_bad = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+data_body = DataBodySchema()
+process_list = ProcessSchema(many=True)
+task_list = TaskSchema(many=True)
+task_schema = TaskSchema()
+task_detail = TaskDetailSchema()
+instance_schema = InstanceSchema()
+instance_list = InstanceSummarySchema(many=True)
+history_schema = AuditEntrySchema(many=True)
+verify_schema = VerifySchema()
