@@ -1,7 +1,7 @@
-"""Camunda Forms (form-js JSON from Camunda Modeler) -> FormDefinition, and server-side checks of submitted data.
+"""Camunda Forms (form-js JSON from Camunda Modeler) -> FormDefinition, and checks of submitted data.
 
-The only engine module that imports marshmallow; imports errors and feel. Rules Camunda Forms cannot express
-come from each component's custom `properties` (see `load_form`).
+The only engine module that imports marshmallow; imports errors and feel. Rules that Camunda Forms cannot
+express come from each component's custom `properties` (see `load_form`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 @dataclass(frozen=True)
 class FormField:
-    """One data-bearing component; path-less groups are flattened away, `children` serve path groups and lists.
+    """One data-bearing component (path-less groups are flattened); `children` serve path groups and lists.
 
     `rules` is the component's checked `validate` object; `properties` maps each supported custom property
-    (`after`, `notPast`, `minItems`, `maxItems`, `maxWords`, `mustBeTrue`, `requiredWhen`) to its parsed value.
+    (`after`, `notPast`, `minItems`, `maxItems`, `maxWords`, `mustBeTrue`, `requiredWhen`) to its value.
     """
 
     key: str
@@ -266,13 +266,17 @@ def _parse_number(whole: bool) -> Callable[[Any], int | float]:
             value = int(value)  # HTML forms send numbers as text
         elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
             value = float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value * 1:
+        if isinstance(value, bool) or not isinstance(value, int | float) or _is_special(value):
             raise ValidationError("Not a valid number.")
         if whole and isinstance(value, float) and not value.is_integer():
             raise ValidationError("Must be a whole number.")
         return int(value) if whole else value
 
     return parse
+
+
+def _is_special(number: float) -> bool:
+    return isinstance(number, float) and not math.isfinite(number)  # nan and infinities
 
 
 def _parse_time(value: Any) -> str:
@@ -438,11 +442,14 @@ class _Loader:
                 continue
             kind = component.get("type")
             element = str(component.get("id") or component.get("key") or f"components[{index}]")
-            own_hide = any_of(hide, self._hide(element, component))
+            conditional = self._part(element, component, "conditional", dict)
+            own_hide = any_of(
+                hide, self._condition(element, conditional.get("hide") or None, "conditional.hide")
+            )
             if kind in DISPLAY_TYPES:
                 continue
             if kind == "group" and not component.get("path"):  # a plain group only lays out its children
-                self._collect(self._children(element, component), found, own_hide)
+                self._collect(self._part(element, component, "components", list), found, own_hide)
             elif kind not in DATA_TYPES:
                 self.report(element, f"unsupported component type {kind!r}")
             elif (form_field := self._read_field(element, component, own_hide)) is not None:
@@ -455,15 +462,13 @@ class _Loader:
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             self.report(element, f"{kind} needs a {key_name} of letters, digits and _, not {key!r}")
             return None
-        readonly = component.get("readonly")
-        digits = component.get("decimalDigits")
+        readonly, digits = component.get("readonly"), component.get("decimalDigits")
+        rules = self._rules(element, component)
         return FormField(
             key=key,
             type=kind,
             label=str(component.get("label") or key),
-            required=bool(
-                isinstance(component.get("validate"), dict) and component["validate"].get("required")
-            ),
+            required=bool(rules.get("required")),
             id=element,
             readonly=readonly is True
             or component.get("disabled") is True
@@ -474,16 +479,15 @@ class _Loader:
             subtype=self._subtype(element, component),
             whole_number=type(digits) is int and digits == 0,
             default=component.get("defaultValue"),
-            rules=self._rules(element, component),
+            rules=rules,
             properties=self._properties(element, component),
-            children=self.read_scope(self._children(element, component)) if key_name == "path" else (),
+            children=self.read_scope(self._part(element, component, "components", list))
+            if kind in CONTAINER_TYPES
+            else (),
         )
 
     def _rules(self, element: str, component: dict[str, Any]) -> dict[str, Any]:
-        rules = component.get("validate") or {}
-        if not isinstance(rules, dict):
-            self.report(element, '"validate" must be an object')
-            return {}
+        rules = self._part(element, component, "validate", dict)
         rules = {name: value for name, value in rules.items() if value is not None and value != ""}
         for name in ("min", "max", "minLength", "maxLength"):
             if name in rules and (isinstance(rules[name], bool) or not isinstance(rules[name], int | float)):
@@ -519,12 +523,8 @@ class _Loader:
         return options
 
     def _properties(self, element: str, component: dict[str, Any]) -> dict[str, Any]:
-        properties = component.get("properties") or {}
-        if not isinstance(properties, dict):
-            self.report(element, '"properties" must be an object')
-            return {}
         parsed = {}
-        for name, text in properties.items():
+        for name, text in self._part(element, component, "properties", dict).items():
             if name not in _PROPERTIES:
                 continue  # not ours: display hints and the like
             kinds, parse = _PROPERTIES[name]
@@ -541,13 +541,6 @@ class _Loader:
                 self.report(element, f"custom property {name}={text!r}: {exc}")
         return parsed
 
-    def _hide(self, element: str, component: dict[str, Any]) -> str | None:
-        conditional = component.get("conditional") or {}
-        if not isinstance(conditional, dict):
-            self.report(element, '"conditional" must be an object')
-            return None
-        return self._condition(element, conditional.get("hide") or None, "conditional.hide")
-
     def _condition(self, element: str, text: object, what: str = "readonly") -> str | None:
         if text is None or text is False:
             return None
@@ -560,9 +553,9 @@ class _Loader:
             return None
         return text
 
-    def _children(self, element: str, component: dict[str, Any]) -> list[Any]:
-        children = component.get("components", [])
-        if not isinstance(children, list):
-            self.report(element, '"components" must be a list')
-            return []
-        return children
+    def _part(self, element: str, component: dict[str, Any], name: str, kind: type) -> Any:
+        value = component.get(name) or kind()
+        if not isinstance(value, kind):
+            self.report(element, f'"{name}" must be {"a list" if kind is list else "an object"}')
+            return kind()
+        return value

@@ -36,12 +36,21 @@ from SpiffWorkflow.util.task import TaskState
 from . import serializer
 from .audit import AuditEventType
 from .bpmn_parser import CamundaServiceTask
-from .errors import ScriptTaskError, TaskNotFoundError, TaskNotReadyError
+from .effects import Effect, collecting
+from .errors import PermissionDeniedError, ScriptTaskError, TaskNotFoundError, TaskNotReadyError
 from .scripting import is_iso_timer_literal, python_expression
 
 LONDON = ZoneInfo("Europe/London")
 _GATEWAYS = (ExclusiveGateway, InclusiveGateway, ParallelGateway)
 _EVENTS = (StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent)
+
+
+@dataclass
+class Step:
+    """What one engine run did: audit events in order, and the side effects scripts asked for."""
+
+    events: list[StepEvent] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,14 +105,35 @@ def ready_user_task(workflow: BpmnWorkflow, task_id: str | UUID) -> SpiffTask:
     return task
 
 
-def complete(workflow: BpmnWorkflow, task: SpiffTask, data: dict[str, Any]) -> None:
+def complete(workflow: BpmnWorkflow, task: SpiffTask, data: dict[str, Any], completed_by: str | None = None) -> None:
     """Complete a user task with validated data and run the engine on."""
     task.data.update(data)
+    if completed_by:
+        task.internal_data["completed_by"] = completed_by
     try:
         task.run()
     except SpiffWorkflowException as exc:
         raise ScriptTaskError(f"{task.task_spec.bpmn_id}: {exc}", element_id=task.task_spec.bpmn_id) from exc
     run_engine(workflow)
+
+
+def check_separation_of_duties(workflow: BpmnWorkflow, task: SpiffTask, username: str, *, initiator: str) -> None:
+    """Refuse when `username` did an earlier step this task must be separate from.
+
+    Process owners list those steps in the user task's extension property `separateFrom` (element ids,
+    comma-separated; `initiator` means whoever started the instance).
+    """
+    names = {n.strip() for n in str((task.task_spec.extensions or {}).get("separateFrom", "")).split(",") if n.strip()}
+    if not names:
+        return
+    if "initiator" in names and initiator == username:
+        raise PermissionDeniedError("separation of duties: you started this request, so someone else must do this step")
+    for earlier in workflow.get_tasks():
+        if (earlier.task_spec.bpmn_id in names and earlier.has_state(TaskState.COMPLETED)
+                and earlier.internal_data.get("completed_by") == username):
+            raise PermissionDeniedError(
+                f"separation of duties: you completed {earlier.task_spec.bpmn_name or earlier.task_spec.bpmn_id!r}, "
+                "so someone else must do this step")
 
 
 def fire_timers(workflow: BpmnWorkflow) -> None:
@@ -172,12 +202,15 @@ def _iso_duration(text: str) -> timedelta:
 
 
 @contextmanager
-def tracking(workflow: BpmnWorkflow) -> Iterator[list[StepEvent]]:
-    """Collect the engine's own steps (and data changes) made inside the block, in order."""
+def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
+    """Collect the engine's own steps, data changes and requested effects made inside the block, in order."""
     before_states = {t.id: t.state for t in workflow.get_tasks()}
     before_data = current_data(workflow)
-    events: list[StepEvent] = []
-    yield events
+    step = Step()
+    events = step.events
+    with collecting() as effects:
+        yield step
+    step.effects.extend(effects)
     finished = [t for t in workflow.get_tasks()
                 if t.task_spec.bpmn_id and t.has_state(TaskState.FINISHED_MASK)
                 and before_states.get(t.id) != t.state]

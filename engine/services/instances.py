@@ -35,9 +35,9 @@ def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: A
         uow.audit.append(AuditEventType.instance_started, record.id, actor.username, role=actor.primary_role,
                          process=version.key, version=version.version, content_hash=version.content_hash,
                          data=clean)
-        with runtime.tracking(workflow) as events:
+        with runtime.tracking(workflow) as step:
             runtime.start(workflow, clean)
-        save_progress(engine, uow, record, workflow, version, actor, events)
+        save_progress(engine, uow, record, workflow, version, actor, step)
         uow.commit()
         return _view(engine, uow, record, version, workflow)
 

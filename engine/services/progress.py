@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,21 +11,35 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 
 from .. import runtime, serializer
+from ..effects import Effect
+from ..errors import ScriptTaskError
 from ..audit import AuditEventType
 from ..bootstrap import PinnedVersion, WorkflowEngine
 from ..model import OUTCOME_FIELDS, Actor, TaskView
-from ..runtime import StepEvent
+from ..runtime import Step
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
 from ..unit_of_work import UnitOfWork
 
 SUMMARY_FIELDS = ("title", "event_type", "start_at", "venue", *OUTCOME_FIELDS)
 
 
+EffectHandler = Callable[[WorkflowEngine, UnitOfWork, InstanceRecord, Effect, Actor], None]
+EFFECT_HANDLERS: dict[str, EffectHandler] = {}
+
+
+def effect_handler(kind: str) -> Callable[[EffectHandler], EffectHandler]:
+    """Register the function that persists effects of `kind` (see engine/effects.py)."""
+    def register(handler: EffectHandler) -> EffectHandler:
+        EFFECT_HANDLERS[kind] = handler
+        return handler
+    return register
+
+
 def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
-                  version: PinnedVersion, actor: Actor, events: list[StepEvent]) -> None:
-    """Write the workflow state and everything derived from it into the unit of work."""
+                  version: PinnedVersion, actor: Actor, step: Step) -> None:
+    """Write the workflow state and everything derived from it (tasks, effects, audit) into the unit of work."""
     now = engine.now()
-    for event in events:
+    for event in step.events:
         uow.audit.append(event.type, record.id, actor.username, role=actor.primary_role,
                          element_id=event.element_id or None, **event.details)
     record.state = serializer.dumps(workflow)
@@ -36,6 +51,11 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
         uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
                          outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
     sync_open_tasks(engine, uow, record, workflow, now)
+    for effect in step.effects:
+        handler = EFFECT_HANDLERS.get(effect.kind)
+        if handler is None:
+            raise ScriptTaskError(f"no handler for effect {effect.kind!r}", element_id=effect.element_id)
+        handler(engine, uow, record, effect, actor)
 
 
 def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,

@@ -110,14 +110,15 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor)
         version = engine.pinned_version(uow, record.process_version_id)
         workflow = engine.load_workflow(record.state, version)
         task = runtime.ready_user_task(workflow, task_id)
+        runtime.check_separation_of_duties(workflow, task, actor.username, initiator=record.started_by)
         form = version.forms.get(row.form_id) if row.form_id else None
         clean = form.validate(data, now=engine.now()) if form else _no_form_data(data)
         role = _acting_role(actor, row)
-        with runtime.tracking(workflow) as events:
-            runtime.complete(workflow, task, clean)
+        with runtime.tracking(workflow) as step:
+            runtime.complete(workflow, task, clean, completed_by=actor.username)
         uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
                          element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
-        save_progress(engine, uow, record, workflow, version, actor, events)
+        save_progress(engine, uow, record, workflow, version, actor, step)
         uow.commit()
         return _view(engine, uow, record, version, workflow)
 

@@ -51,8 +51,8 @@ def fire_instance_timers(engine: WorkflowEngine, instance_id: int, now: datetime
             return 0
         version = engine.pinned_version(uow, record.process_version_id)
         workflow = engine.load_workflow(record.state, version)
-        with runtime.tracking(workflow) as events:
+        with runtime.tracking(workflow) as step:
             runtime.fire_timers(workflow)
-        save_progress(engine, uow, record, workflow, version, SYSTEM, events)
+        save_progress(engine, uow, record, workflow, version, SYSTEM, step)
         uow.commit()
         return 1
