@@ -17,8 +17,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import serializer
-from .bpmn_parser import CAMUNDA_NS, ModelerParser
 from .bpmn_checks import check_bpmn_document, check_dmn_document, decision_ids
+from .bpmn_parser import CAMUNDA_NS, ModelerParser
 from .errors import DefinitionProblem, ProcessDefinitionError
 from .forms import FormDefinition, load_form
 

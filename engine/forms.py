@@ -220,9 +220,9 @@ def _check_rules(
         messages.append("Must be checked.")
     count = len(value) if isinstance(value, list) else 0
     if count < props.get("minItems", 0):
-        messages.append(f"Must have at least {props['minItems']} items.")
+        messages.append(f"Must have at least {props['minItems']} item{'s' * (props['minItems'] != 1)}.")
     if count > props.get("maxItems", math.inf):
-        messages.append(f"Must have at most {props['maxItems']} items.")
+        messages.append(f"Must have at most {props['maxItems']} item{'s' * (props['maxItems'] != 1)}.")
     if form_field.type == "datetime" and isinstance(value, str):
         messages.extend(_moment_messages(form_field, value, env, scope.now))
     return {scope.path(form_field.key): messages} if messages else {}
@@ -377,7 +377,10 @@ def _flag(text: str) -> bool:
 
 
 def _checked_condition(text: str) -> str:
-    compile_condition(text)  # FeelError is a ValueError
+    try:
+        compile_condition(text)
+    except FeelError as exc:
+        raise ValueError(f"outside the supported FEEL subset: {exc}") from exc
     return text
 
 

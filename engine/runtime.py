@@ -205,6 +205,7 @@ def _iso_duration(text: str) -> timedelta:
 def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     """Collect the engine's own steps, data changes and requested effects made inside the block, in order."""
     before_states = {t.id: t.state for t in workflow.get_tasks()}
+    before_cycles = {t.id: _cycles_left(t) for t in workflow.get_tasks(state=TaskState.WAITING)}
     before_data = current_data(workflow)
     step = Step()
     events = step.events
@@ -218,9 +219,22 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
         event = _step_event(task)
         if event is not None:
             events.append(event)
+    for task in workflow.get_tasks():
+        left, before = _cycles_left(task), before_cycles.get(task.id)
+        if left is not None and before is not None and left < before:
+            events.extend(StepEvent(AuditEventType.timer_fired, task.task_spec.bpmn_id,
+                                    {"name": task.task_spec.bpmn_name, "cycles_left": left}) for _ in range(before - left))
     changes = data_changes(before_data, current_data(workflow))
     if changes:
         events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))
+
+
+def _cycles_left(task: SpiffTask) -> int | None:
+    """Cycles a repeating timer still has to fire (None for anything else)."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        return value.get("cycles")
+    return 0 if task.internal_data.get("event_fired") else None
 
 
 def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -22,8 +22,8 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from . import working_days
 

@@ -108,9 +108,13 @@ class InstanceRecord(Base):
 
 
 class TaskRecord(Base):
-    """An open user task: the inbox projection, so task lists never deserialize workflows."""
+    """A user task: the inbox projection (open ones), so task lists never deserialize workflows.
+
+    Closed tasks stay (status completed/cancelled) so that acting on one again is a conflict, not "unknown".
+    """
 
     __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
@@ -125,6 +129,9 @@ class TaskRecord(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=50)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(200))
 
     candidates: Mapped[list[TaskCandidateRecord]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

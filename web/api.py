@@ -46,8 +46,9 @@ def get_form(form_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/processes/<key>/instances")
 def start_instance(key: str):  # type: ignore[no-untyped-def]
     """Start an instance with the start form data."""
+    actor = current_actor()
     body = _json_body()
-    view = services.start_instance(get_engine(), key, body["data"], current_actor(), body.get("business_key"))
+    view = services.start_instance(get_engine(), key, body["data"], actor, body.get("business_key"))
     return schemas.instance_schema.dump(view), 201, {"Location": url_for("api.get_instance", instance_id=view.id)}
 
 
@@ -105,8 +106,9 @@ def unclaim_task(task_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str):  # type: ignore[no-untyped-def]
     """Validate, complete, run the engine; returns the instance."""
+    actor = current_actor()
     body = _json_body()
-    return schemas.instance_schema.dump(services.complete_task(get_engine(), task_id, body["data"], current_actor()))
+    return schemas.instance_schema.dump(services.complete_task(get_engine(), task_id, body["data"], actor))
 
 
 @bp.get("/audit/verify")

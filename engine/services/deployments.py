@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -14,6 +13,7 @@ from ..catalog import Catalog
 from ..errors import FormNotFoundError
 from ..model import Actor, DeployResult, ProcessView
 from ..tables import FormRecord, ProcessVersionRecord
+
 
 def deploy(engine: WorkflowEngine, catalog: Catalog, actor: Actor) -> DeployResult:
     """Store every changed process and form as a new version; unchanged ones are a no-op. One transaction."""

@@ -75,7 +75,8 @@ def load_visible(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int,
 
 def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, version: PinnedVersion,
           workflow: Any) -> InstanceView:
-    rows = uow.session.execute(select(TaskRecord).where(TaskRecord.instance_id == record.id)
+    rows = uow.session.execute(select(TaskRecord).where(TaskRecord.instance_id == record.id,
+                                                        TaskRecord.status == "open")
                                .order_by(TaskRecord.created_at)).scalars()
     data = runtime.current_data(workflow)
     return InstanceView(id=record.id, process_key=record.process_key, process_version=version.version,

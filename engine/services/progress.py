@@ -6,15 +6,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
+from sqlalchemy import select
 
 from .. import runtime, serializer
-from ..effects import Effect
-from ..errors import ScriptTaskError
 from ..audit import AuditEventType
 from ..bootstrap import PinnedVersion, WorkflowEngine
+from ..effects import Effect
+from ..errors import ScriptTaskError
 from ..model import OUTCOME_FIELDS, Actor, TaskView
 from ..runtime import Step
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
@@ -63,10 +63,11 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
     """Make the task projection match the workflow's READY user tasks; record each new one."""
     ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
     rows = {r.id: r for r in uow.session.execute(
-        select(TaskRecord).where(TaskRecord.instance_id == record.id)).scalars()}
+        select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")).scalars()}
     for task_id, row in rows.items():
         if task_id not in ready:
-            uow.session.delete(row)
+            row.status = "completed" if row.completed_by else "cancelled"
+            row.closed_at = now
     for task_id, task in ready.items():
         if task_id not in rows:
             row = _task_row(workflow, task, record, now)

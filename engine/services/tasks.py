@@ -15,6 +15,7 @@ from ..errors import (
     InvalidTaskDataError,
     PermissionDeniedError,
     TaskNotFoundError,
+    TaskNotReadyError,
 )
 from ..model import Actor, InstanceView, TaskView
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
@@ -37,7 +38,7 @@ def list_tasks(engine: WorkflowEngine, actor: Actor, scope: str = "all", *, proc
         mine = TaskRecord.assignee == actor.username
         groups = TaskRecord.id.in_(offered) & or_(TaskRecord.assignee.is_(None), mine)
         condition = {"mine": mine, "groups": groups, "all": or_(mine, groups)}[scope]
-        query = select(TaskRecord).where(condition)
+        query = select(TaskRecord).where(TaskRecord.status == "open", condition)
         if process:
             query = query.where(TaskRecord.process_key == process)
         query = query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at)
@@ -61,9 +62,11 @@ def get_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
 def _visible_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
     row = uow.session.get(TaskRecord, str(task_id))
     if row is None:
-        raise TaskNotFoundError(f"no open task {task_id}")
+        raise TaskNotFoundError(f"no task {task_id}")
     if not (access.is_candidate(actor, row) or row.assignee == actor.username):
         raise PermissionDeniedError("this task is not offered to you")
+    if row.status != "open":
+        raise TaskNotReadyError(f"task {task_id} is no longer open ({row.status})")
     return row
 
 
@@ -116,6 +119,7 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor)
         role = _acting_role(actor, row)
         with runtime.tracking(workflow) as step:
             runtime.complete(workflow, task, clean, completed_by=actor.username)
+        row.completed_by = actor.username
         uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
                          element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
         save_progress(engine, uow, record, workflow, version, actor, step)

@@ -156,11 +156,15 @@ def upgrade() -> None:
     sa.Column('due_at', UTCDateTime(), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('closed_at', UTCDateTime(), nullable=True),
+    sa.Column('completed_by', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_assignee'), ['assignee'], unique=False)
+        batch_op.create_index('ix_tasks_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_process_key'), ['process_key'], unique=False)
