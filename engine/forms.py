@@ -31,6 +31,7 @@ SCALAR_TYPES = frozenset({"number", "checkbox", "datetime", "expression"})
 DATA_TYPES = TEXT_TYPES | CHOICE_TYPES | LIST_TYPES | CONTAINER_TYPES | SCALAR_TYPES
 REQUIRED = "This field is required."
 Errors = dict[str, list[str]]
+Data = Mapping[str, Any]
 _MISSING: Any = object()
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INTEGER = re.compile(r"[-+]?[0-9]+")
@@ -92,7 +93,7 @@ class FormDefinition:
             )
         moment = now or datetime.now(UTC)
         context = dict(partial_defaults or {})
-        scope = _Scope(context, context, "", moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        scope = _Scope(context, context, context, "", moment if moment.tzinfo else moment.replace(tzinfo=UTC))
         cleaned, errors = _clean_scope(self.fields, data, scope)
         if errors:
             raise InvalidTaskDataError(f"The data does not satisfy form {self.id}.", fields=errors)
@@ -102,24 +103,23 @@ class FormDefinition:
 # ---------------------------------------------------------------------------------------------- validation
 @dataclass(frozen=True)
 class _Scope:
-    defaults: Mapping[str, Any]
-    env: Mapping[str, Any]
+    context: Data  # partial_defaults: the engine's data, which read-only conditions see
+    defaults: Data  # the part of the context at this nesting level
+    env: Data  # what conditions see: the context and every enclosing scope's cleaned values
     prefix: str
     now: datetime
 
     def path(self, key: object) -> str:
         return f"{self.prefix}.{key}" if self.prefix else str(key)
 
-    def inner(self, prefix: str, defaults: object, env: Mapping[str, Any]) -> _Scope:
-        return _Scope(defaults if isinstance(defaults, dict) else {}, env, prefix, self.now)
+    def inner(self, prefix: str, defaults: object, env: Data) -> _Scope:
+        return _Scope(self.context, defaults if isinstance(defaults, dict) else {}, env, prefix, self.now)
 
 
-def _clean_scope(
-    form_fields: tuple[FormField, ...], raw: Mapping[str, Any], scope: _Scope
-) -> tuple[dict, Errors]:
+def _clean_scope(form_fields: tuple[FormField, ...], raw: Data, scope: _Scope) -> tuple[dict, Errors]:
     known = {f.key for f in form_fields}
     errors: Errors = {scope.path(k): ["Unknown field."] for k in raw if k not in known}
-    accepted = [f for f in form_fields if _is_accepted(f, scope.env)]
+    accepted = [f for f in form_fields if _is_accepted(f, scope.context)]
     values: dict[str, Any] = {}
     field_errors: dict[str, Errors] = {}
     # Containers last, so conditions inside them can read this scope's plain values.
@@ -139,13 +139,13 @@ def _clean_scope(
     return values, errors
 
 
-def _is_accepted(form_field: FormField, env: Mapping[str, Any]) -> bool:
+def _is_accepted(form_field: FormField, context: Data) -> bool:
     if form_field.type == "expression" or form_field.readonly is True:  # the engine fills (or computes) these
         return False
-    return not (form_field.readonly and compile_condition(form_field.readonly)(env))
+    return not (form_field.readonly and compile_condition(form_field.readonly)(context))
 
 
-def _pick(form_field: FormField, raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
+def _pick(form_field: FormField, raw: Data, defaults: Data) -> Any:
     if form_field.key in raw:
         return raw[form_field.key]
     if form_field.key in defaults:
@@ -159,9 +159,7 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list) and len(value) == 0)
 
 
-def _clean_field(
-    form_field: FormField, value: Any, scope: _Scope, env: Mapping[str, Any]
-) -> tuple[Any, Errors]:
+def _clean_field(form_field: FormField, value: Any, scope: _Scope, env: Data) -> tuple[Any, Errors]:
     path = scope.path(form_field.key)
     if form_field.type == "group":
         return _clean_group(form_field, value, scope.inner(path, scope.defaults.get(form_field.key), env))
@@ -204,31 +202,31 @@ def _clean_items(form_field: FormField, value: Any, scope: _Scope) -> tuple[Any,
     return items, errors
 
 
-def _check_rules(
-    form_field: FormField, values: dict[str, Any], env: Mapping[str, Any], scope: _Scope
-) -> Errors:
+def _check_rules(form_field: FormField, values: dict[str, Any], env: Data, scope: _Scope) -> Errors:
     value, props = values.get(form_field.key, _MISSING), form_field.properties
     required = form_field.required or (
         "requiredWhen" in props and compile_condition(props["requiredWhen"])(env)
     )
-    if required and (
-        value is _MISSING or _is_empty(value) or (form_field.type == "checkbox" and value is False)
-    ):
+    if required and (value is _MISSING or _is_empty(value) or value is False):  # False: an unticked box
         return {scope.path(form_field.key): [REQUIRED]}
     messages: list[str] = []
     if props.get("mustBeTrue") and value is False:
         messages.append("Must be checked.")
     count = len(value) if isinstance(value, list) else 0
     if count < props.get("minItems", 0):
-        messages.append(f"Must have at least {props['minItems']} item{'s' * (props['minItems'] != 1)}.")
+        messages.append(f"Must have at least {_items(props['minItems'])}.")
     if count > props.get("maxItems", math.inf):
-        messages.append(f"Must have at most {props['maxItems']} item{'s' * (props['maxItems'] != 1)}.")
+        messages.append(f"Must have at most {_items(props['maxItems'])}.")
     if form_field.type == "datetime" and isinstance(value, str):
         messages.extend(_moment_messages(form_field, value, env, scope.now))
     return {scope.path(form_field.key): messages} if messages else {}
 
 
-def _moment_messages(form_field: FormField, value: str, env: Mapping[str, Any], now: datetime) -> list[str]:
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+def _moment_messages(form_field: FormField, value: str, env: Data, now: datetime) -> list[str]:
     moment, after = _moment(form_field.subtype, value), form_field.properties.get("after")
     messages = []
     if moment is not None and form_field.properties.get("notPast"):
@@ -424,17 +422,13 @@ class _Loader:
         seen: dict[str, FormField] = {}
         for f in found:
             if f.key in seen:
-                self.report(
-                    f.id, f"key {f.key!r} is also used by {seen[f.key].id}; keys must be unique in a scope"
-                )
+                self.report(f.id, f"key {f.key!r} is also used by {seen[f.key].id} in the same scope")
             seen.setdefault(f.key, f)
-        for f in found:
-            after = seen.get(f.properties.get("after", ""))
-            if "after" in f.properties and (
-                after is None or (after.type, after.subtype) != (f.type, f.subtype)
-            ):
+        for f in (f for f in found if "after" in f.properties):
+            other = seen.get(f.properties["after"])
+            if other is None or other is f or (other.type, other.subtype) != (f.type, f.subtype):
                 self.report(
-                    f.id, f"after={f.properties['after']!r} names no {f.subtype} field in the same scope"
+                    f.id, f"after={f.properties['after']!r} names no other {f.subtype} field in this scope"
                 )
         return tuple(found)
 
@@ -445,10 +439,8 @@ class _Loader:
                 continue
             kind = component.get("type")
             element = str(component.get("id") or component.get("key") or f"components[{index}]")
-            conditional = self._part(element, component, "conditional", dict)
-            own_hide = any_of(
-                hide, self._condition(element, conditional.get("hide") or None, "conditional.hide")
-            )
+            conditional = self._part(element, component, "conditional", dict).get("hide") or None
+            own_hide = any_of(hide, self._condition(element, conditional, "conditional.hide"))
             if kind in DISPLAY_TYPES:
                 continue
             if kind == "group" and not component.get("path"):  # a plain group only lays out its children
@@ -466,6 +458,7 @@ class _Loader:
             self.report(element, f"{kind} needs a {key_name} of letters, digits and _, not {key!r}")
             return None
         readonly, digits = component.get("readonly"), component.get("decimalDigits")
+        locked = readonly is True or component.get("disabled") is True
         rules = self._rules(element, component)
         return FormField(
             key=key,
@@ -473,10 +466,7 @@ class _Loader:
             label=str(component.get("label") or key),
             required=bool(rules.get("required")),
             id=element,
-            readonly=readonly is True
-            or component.get("disabled") is True
-            or self._condition(element, readonly)
-            or False,
+            readonly=locked or self._condition(element, readonly) or False,
             hide_when=hide,
             options=self._options(element, component),
             subtype=self._subtype(element, component),
@@ -484,9 +474,9 @@ class _Loader:
             default=component.get("defaultValue"),
             rules=rules,
             properties=self._properties(element, component),
-            children=self.read_scope(self._part(element, component, "components", list))
-            if kind in CONTAINER_TYPES
-            else (),
+            children=self.read_scope(
+                self._part(element, component, "components", list) if key_name == "path" else []
+            ),
         )
 
     def _rules(self, element: str, component: dict[str, Any]) -> dict[str, Any]:
@@ -500,9 +490,7 @@ class _Loader:
         try:
             re.compile(str(rules.get("pattern", "")))
         except re.error as exc:
-            self.report(
-                element, f"validate.pattern {rules.pop('pattern')!r} is not a valid regular expression: {exc}"
-            )
+            self.report(element, f"validate.pattern {rules.pop('pattern')!r} is not a valid regex: {exc}")
         return rules
 
     def _subtype(self, element: str, component: dict[str, Any]) -> str | None:
@@ -531,12 +519,9 @@ class _Loader:
             if name not in _PROPERTIES:
                 continue  # not ours: display hints and the like
             kinds, parse = _PROPERTIES[name]
-            if component["type"] not in kinds or (
-                name in ("after", "notPast") and component.get("subtype") == "time"
-            ):
-                self.report(
-                    element, f"custom property {name!r} does not apply to a {component['type']} field"
-                )
+            kind = "time" if component.get("subtype") == "time" else component["type"]
+            if kind not in kinds:  # `after` and `notPast` apply to dates and date-times, not to times
+                self.report(element, f"custom property {name!r} does not apply to a {kind} field")
                 continue
             try:
                 parsed[name] = parse(str(text))

@@ -204,22 +204,24 @@ def _iso_duration(text: str) -> timedelta:
 @contextmanager
 def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     """Collect the engine's own steps, data changes and requested effects made inside the block, in order."""
-    before_states = {t.id: t.state for t in workflow.get_tasks()}
-    before_cycles = {t.id: _cycles_left(t) for t in workflow.get_tasks(state=TaskState.WAITING)}
+    before_tasks = workflow.get_tasks()
+    before_states = {t.id: t.state for t in before_tasks}
+    before_cycles = {t.id: _cycles_left(t) for t in before_tasks if t.state == TaskState.WAITING}
     before_data = current_data(workflow)
     step = Step()
     events = step.events
     with collecting() as effects:
         yield step
     step.effects.extend(effects)
-    finished = [t for t in workflow.get_tasks()
+    after_tasks = workflow.get_tasks()
+    finished = [t for t in after_tasks
                 if t.task_spec.bpmn_id and t.has_state(TaskState.FINISHED_MASK)
                 and before_states.get(t.id) != t.state]
     for task in sorted(finished, key=lambda t: t.last_state_change):
         event = _step_event(task)
         if event is not None:
             events.append(event)
-    for task in workflow.get_tasks():
+    for task in after_tasks:
         left, before = _cycles_left(task), before_cycles.get(task.id)
         if left is not None and before is not None and left < before:
             events.extend(StepEvent(AuditEventType.timer_fired, task.task_spec.bpmn_id,

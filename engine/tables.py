@@ -133,7 +133,8 @@ class TaskRecord(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(200))
 
-    candidates: Mapped[list[TaskCandidateRecord]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Written with the task, queried only through the inbox index: never loaded with the task row.
+    candidates: Mapped[list[TaskCandidateRecord]] = relationship(cascade="save-update, merge", lazy="noload")
 
 
 class TaskCandidateRecord(Base):

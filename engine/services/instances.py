@@ -37,9 +37,9 @@ def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: A
                          data=clean)
         with runtime.tracking(workflow) as step:
             runtime.start(workflow, clean)
-        save_progress(engine, uow, record, workflow, version, actor, step)
+        open_rows = save_progress(engine, uow, record, workflow, version, actor, step)
         uow.commit()
-        return _view(engine, uow, record, version, workflow)
+        return _view(engine, uow, record, version, workflow, open_rows)
 
 
 def _validate_start_data(version: PinnedVersion, data: Any, engine: WorkflowEngine) -> dict[str, Any]:
@@ -74,10 +74,10 @@ def load_visible(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int,
 
 
 def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, version: PinnedVersion,
-          workflow: Any) -> InstanceView:
-    rows = uow.session.execute(select(TaskRecord).where(TaskRecord.instance_id == record.id,
-                                                        TaskRecord.status == "open")
-                               .order_by(TaskRecord.created_at)).scalars()
+          workflow: Any, open_rows: list[TaskRecord] | None = None) -> InstanceView:
+    rows = open_rows if open_rows is not None else uow.session.execute(
+        select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")
+        .order_by(TaskRecord.created_at)).scalars()
     data = runtime.current_data(workflow)
     return InstanceView(id=record.id, process_key=record.process_key, process_version=version.version,
                         business_key=record.business_key, status=record.status, started_by=record.started_by,

@@ -36,8 +36,11 @@ def effect_handler(kind: str) -> Callable[[EffectHandler], EffectHandler]:
 
 
 def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
-                  version: PinnedVersion, actor: Actor, step: Step) -> None:
-    """Write the workflow state and everything derived from it (tasks, effects, audit) into the unit of work."""
+                  version: PinnedVersion, actor: Actor, step: Step) -> list[TaskRecord]:
+    """Write the workflow state and everything derived from it (tasks, effects, audit) into the unit of work.
+
+    Returns the instance's open task rows.
+    """
     now = engine.now()
     for event in step.events:
         uow.audit.append(event.type, record.id, actor.username, role=actor.primary_role,
@@ -50,17 +53,18 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
         record.status, record.ended_at = "completed", now
         uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
                          outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
-    sync_open_tasks(engine, uow, record, workflow, now)
+    open_rows = sync_open_tasks(engine, uow, record, workflow, now)
     for effect in step.effects:
         handler = EFFECT_HANDLERS.get(effect.kind)
         if handler is None:
             raise ScriptTaskError(f"no handler for effect {effect.kind!r}", element_id=effect.element_id)
         handler(engine, uow, record, effect, actor)
+    return open_rows
 
 
 def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
-                    now: datetime) -> None:
-    """Make the task projection match the workflow's READY user tasks; record each new one."""
+                    now: datetime) -> list[TaskRecord]:
+    """Make the task projection match the workflow's READY user tasks; record each new one; return the open rows."""
     ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
     rows = {r.id: r for r in uow.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")).scalars()}
@@ -68,14 +72,17 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
         if task_id not in ready:
             row.status = "completed" if row.completed_by else "cancelled"
             row.closed_at = now
+    open_rows = [row for task_id, row in rows.items() if task_id in ready]
     for task_id, task in ready.items():
         if task_id not in rows:
             row = _task_row(workflow, task, record, now)
+            open_rows.append(row)
             uow.session.add(row)
             uow.audit.append(AuditEventType.task_ready, record.id, "system", role="system",
                              element_id=row.element_id, task_id=task_id, name=row.name,
                              candidate_groups=row.candidate_groups, assignee=row.assignee,
                              due_at=row.due_at.isoformat() if row.due_at else None)
+    return open_rows
 
 
 def _task_row(workflow: BpmnWorkflow, task: SpiffTask, record: InstanceRecord, now: datetime) -> TaskRecord:

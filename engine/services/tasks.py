@@ -122,9 +122,9 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor)
         row.completed_by = actor.username
         uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
                          element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
-        save_progress(engine, uow, record, workflow, version, actor, step)
+        open_rows = save_progress(engine, uow, record, workflow, version, actor, step)
         uow.commit()
-        return _view(engine, uow, record, version, workflow)
+        return _view(engine, uow, record, version, workflow, open_rows)
 
 
 def _no_form_data(data: Any) -> dict[str, Any]:

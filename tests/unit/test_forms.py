@@ -65,7 +65,6 @@ def problems_of(text: str) -> list[str]:
         (field("number", "x"), "12", 12),
         (field("number", "x", decimalDigits=0), 12.0, 12),
         (field("number", "x", validate={"min": 1, "max": 10}), 10, 10),
-        (field("checkbox", "x"), True, True),
         (field("checkbox", "x"), "on", True),
         (field("checkbox", "x"), "0", False),
         (field("checklist", "x", values=ABC), ["a", "c"], ["a", "c"]),
@@ -98,7 +97,6 @@ def test_valid_values_are_cleaned(build, component, sent, cleaned):
         ),
         (field("number", "x"), "twelve", "Not a valid number."),
         (field("number", "x"), True, "Not a valid number."),
-        (field("number", "x"), [1], "Not a valid number."),
         (field("number", "x"), "1_000", "Not a valid number."),
         (field("number", "x", decimalDigits=0), 2.5, "Must be a whole number."),
         (field("number", "x", validate={"min": 1}), 0, "Must be greater than or equal to 1."),
@@ -107,35 +105,32 @@ def test_valid_values_are_cleaned(build, component, sent, cleaned):
         (field("checklist", "x", values=ABC), ["a", "z"], "Must be one of: a, b, c."),
         (field("taglist", "x", values=ABC), {"a": 1}, "Not a valid list."),
         (field("radio", "x", values=ABC), "z", "Must be one of: a, b, c."),
-        (field("select", "x", values=ABC), ["a"], "Must be one of: a, b, c."),
         (field("select", "x", valuesExpression="=options"), 3, "Not a valid string."),
         (field("datetime", "x", subtype="date"), "31/01/2030", "Not a valid date (YYYY-MM-DD)."),
         (field("datetime", "x", subtype="time"), "half past ten", "Not a valid time (ISO 8601)."),
         (field("datetime", "x", subtype="datetime"), "2030-01-31", "Not a valid date-time (ISO 8601)."),
-        (field("datetime", "x", subtype="datetime"), "2030-13-01T10:00", "Not a valid date-time (ISO 8601)."),
     ],
 )
 def test_invalid_values_are_rejected_with_a_clear_message(build, component, sent, message):
     assert errors_of(build(component), {"x": sent})["x"][0].startswith(message)
 
 
-@pytest.mark.parametrize("empty", [None, "", []])
-def test_required_field_rejects_missing_and_empty_values(build, empty):
-    form = build(field("textfield", "name", validate={"required": True}))
-    assert errors_of(form, {"name": empty}) == errors_of(form, {}) == {"name": REQUIRED}
+@pytest.mark.parametrize(
+    ("kind", "empty"), [("textfield", None), ("textarea", ""), ("taglist", []), ("checkbox", "0")]
+)
+def test_required_field_rejects_missing_and_empty_values(build, kind, empty):
+    form = build(field(kind, "x", values=ABC, validate={"required": True}))
+    assert errors_of(form, {"x": empty}) == errors_of(form, {}) == {"x": REQUIRED}
 
 
-def test_optional_missing_fields_are_left_out_but_checkboxes_default_to_false(build):
-    form = build(field("textfield", "note"), field("number", "n"), field("checkbox", "ok"))
-    assert form.validate({}) == {"ok": False}
-    assert form.validate({"n": ""}) == {"ok": False}
-
-
-def test_default_values_apply_to_absent_fields_only(build):
-    ticked = field("checkbox", "ok", defaultValue=True)
-    form = build(ticked, field("radio", "r", values=ABC, defaultValue="b"))
-    assert form.validate({}) == {"ok": True, "r": "b"}
-    assert form.validate({"ok": False, "r": "c"}) == {"ok": False, "r": "c"}
+def test_absent_fields_take_their_default_or_are_left_out_and_checkboxes_default_to_false(build):
+    ticked, picked = (
+        field("checkbox", "ok", defaultValue=True),
+        field("radio", "r", values=ABC, defaultValue="b"),
+    )
+    form = build(field("textfield", "note"), field("number", "n"), field("checkbox", "off"), ticked, picked)
+    assert form.validate({"n": ""}) == {"off": False, "ok": True, "r": "b"}
+    assert form.validate({"ok": False, "r": "c"}) == {"off": False, "ok": False, "r": "c"}
 
 
 def test_partial_defaults_fill_absent_fields_and_never_add_other_keys(build):
@@ -144,14 +139,15 @@ def test_partial_defaults_fill_absent_fields_and_never_add_other_keys(build):
     assert cleaned == {"title": "Kept", "n": 1}
 
 
-def test_unknown_fields_are_rejected(build):
-    errors = errors_of(build(field("textfield", "title")), {"title": "x", "bogus": 1})
-    assert errors == {"bogus": ["Unknown field."]}
-
-
-@pytest.mark.parametrize("data", [[], "text", None, 3])
-def test_data_that_is_not_an_object_is_rejected(build, data):
-    assert "_schema" in errors_of(build(field("textfield", "title")), data)
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({"title": "x", "bogus": 1}, {"bogus": ["Unknown field."]}),
+        *[(data, {"_schema": ["Must be a JSON object."]}) for data in ([], "text", None)],
+    ],
+)
+def test_unknown_fields_and_data_that_is_not_an_object_are_rejected(build, data, errors):
+    assert errors_of(build(field("textfield", "title")), data) == errors
 
 
 def test_readonly_disabled_and_expression_fields_are_dropped_silently(build):
@@ -205,11 +201,9 @@ def test_group_with_a_path_nests_its_fields_and_a_plain_group_flattens_them(buil
     [
         ("=online", {"online": True}, True),
         ("=not(online)", {"online": False}, True),
-        ("=not(online)", {"online": True}, False),
-        ('=mode = "online"', {"mode": "online"}, True),
         ('=mode != "online"', {"mode": "online"}, False),
+        ('=mode = "online"', {"mode": "online"}, True),
         ("=online = true", {"online": True}, True),
-        ("=online = false", {"online": True}, False),
         ('=online and mode = "hybrid"', {"online": True, "mode": "hybrid"}, True),
         ('=online or mode = "hybrid"', {"online": False, "mode": "on_campus"}, False),
         ('=not(online or (mode = "hybrid"))', {"online": False, "mode": "on_campus"}, True),
@@ -242,20 +236,12 @@ def event_times(**start_properties: str):
     )
 
 
-def test_after_requires_a_strictly_later_moment(build):
-    form = build(*event_times())
-    same_moment = {"start_at": "2030-07-01T10:00Z", "end_at": "2030-07-01T11:00+01:00"}
-    assert errors_of(form, same_moment) == {"end_at": ["Must be after start_at."]}
-    assert form.validate({"start_at": "2030-07-01T10:00Z", "end_at": "2030-07-01T10:01Z"})
-
-
-def test_not_past_compares_with_now(build):
+def test_start_must_not_be_past_and_end_must_be_strictly_after_it(build):
     form = build(*event_times(notPast="true"))
-    assert errors_of(form, {"start_at": "2030-05-31T23:00Z"}) == {"start_at": ["Must not be in the past."]}
-    cleaned = form.validate({"start_at": "2030-06-02T09:00Z"}, now=NOW)
-    assert cleaned == {"start_at": "2030-06-02T09:00:00+00:00"}
-    day = build(field("datetime", "day", subtype="date", properties={"notPast": "true"}))
-    assert day.validate({"day": "2030-06-01"}, now=NOW) == {"day": "2030-06-01"}
+    sent = {"start_at": "2030-06-01T11:59Z", "end_at": "2030-06-01T12:59+01:00"}
+    past, same = ["Must not be in the past."], ["Must be after start_at."]
+    assert errors_of(form, sent) == {"start_at": past, "end_at": same}
+    assert form.validate({"start_at": "2030-06-01T12:00Z", "end_at": "2030-06-01T12:01Z"})
 
 
 def test_min_items_and_max_items_bound_a_list(build):
@@ -265,16 +251,20 @@ def test_min_items_and_max_items_bound_a_list(build):
     assert errors_of(form, {"speakers": three}) == {"speakers": ["Must have at most 2 items."]}
 
 
-def test_max_words_counts_words(build):
-    form = build(field("textarea", "reasons", properties={"maxWords": "300"}))
-    assert form.validate({"reasons": "word " * 300})
-    assert errors_of(form, {"reasons": "word " * 301}) == {"reasons": ["Must be at most 300 words."]}
-
-
-def test_must_be_true_requires_a_ticked_box(build):
-    form = build(field("checkbox", "code_of_practice_ack", properties={"mustBeTrue": "true"}))
-    assert errors_of(form, {}) == {"code_of_practice_ack": ["Must be checked."]}
-    assert form.validate({"code_of_practice_ack": "on"}) == {"code_of_practice_ack": True}
+@pytest.mark.parametrize(
+    ("kind", "properties", "good", "bad", "message"),
+    [
+        ("textarea", {"maxWords": "3"}, "one two  three ", "one two three four", "Must be at most 3 words."),
+        ("checkbox", {"mustBeTrue": "true"}, "on", "false", "Must be checked."),
+        ("datetime", {"notPast": "true"}, "2030-06-01", "2030-05-31", "Must not be in the past."),
+    ],
+)
+def test_a_custom_property_accepts_good_values_and_rejects_bad_ones(
+    build, kind, properties, good, bad, message
+):
+    form = build(field(kind, "x", subtype="date", properties=properties))
+    assert form.validate({"x": good}, now=NOW)
+    assert errors_of(form, {"x": bad}) == {"x": [message]}
 
 
 def test_required_when_follows_another_field(build):
@@ -311,22 +301,18 @@ def test_load_form_keeps_id_source_and_schema(build):
     assert (title.key, title.type, title.label, title.required) == ("title", "textfield", "Title", False)
 
 
-def test_load_form_reports_the_line_of_invalid_json():
-    problems = problems_of('{\n  "type": "default",\n  "id": oops\n}')
-    assert problems == ["forms/bad.form:3: not valid JSON: Expecting value"]
-
-
 @pytest.mark.parametrize(
-    ("change", "element", "reason"),
+    ("text", "expected"),
     [
-        ({"type": "form"}, "test_form", '"type" must be "default"'),
-        ({"id": ""}, None, 'non-empty "id"'),
-        ({"components": {}}, "test_form", '"components" must be a list'),
+        ('{\n  "type": "default",\n  "id": oops\n}', "forms/bad.form:3: not valid JSON: Expecting value"),
+        (json.dumps({**schema(), "type": "form"}), 'forms/bad.form [test_form]: top-level "type" must be'),
+        (json.dumps({**schema(), "id": ""}), 'forms/bad.form: the form needs a non-empty "id"'),
+        (json.dumps({**schema(), "components": {}}), 'forms/bad.form [test_form]: "components" must be'),
     ],
 )
-def test_load_form_rejects_a_bad_top_level(change, element, reason):
-    [problem] = problems_of(json.dumps({**schema(), **change}))
-    assert (f"[{element}]" in problem if element else "[" not in problem) and reason in problem
+def test_load_form_rejects_a_bad_file_as_a_whole(text, expected):
+    [problem] = problems_of(text)
+    assert problem.startswith(expected)
 
 
 def bad(kind: str, **extra: object) -> dict:
@@ -345,7 +331,7 @@ def bad(kind: str, **extra: object) -> dict:
         (bad("textfield", conditional={"hide": "=count > 3"}), "outside the supported FEEL subset"),
         (bad("textfield", conditional={"hide": "online"}), "must start with '='"),
         (bad("textfield", readonly="=is defined(x)"), "outside the supported FEEL subset"),
-        (bad("textfield", validate={"pattern": "[a-"}), "not a valid regular expression"),
+        (bad("textfield", validate={"pattern": "[a-"}), "not a valid regex"),
         (bad("textfield", validate={"maxLength": "ten"}), "validate.maxLength must be a number"),
         (bad("textfield", validate={"validationType": "postcode"}), "unsupported validate.validationType"),
         (bad("datetime", subtype="week"), "unsupported datetime subtype"),
@@ -354,7 +340,10 @@ def bad(kind: str, **extra: object) -> dict:
         (bad("checkbox", properties={"mustBeTrue": "yes"}), 'must be "true" or "false"'),
         (bad("textfield", properties={"notPast": "true"}), "does not apply to a textfield"),
         (bad("textfield", properties={"requiredWhen": "=a > b"}), "outside the supported FEEL subset"),
-        (bad("datetime", subtype="datetime", properties={"after": "start_at"}), "names no datetime field"),
+        (
+            bad("datetime", subtype="datetime", properties={"after": "start_at"}),
+            "names no other datetime",
+        ),
         (bad("group", components={"a": 1}), '"components" must be a list'),
     ],
 )

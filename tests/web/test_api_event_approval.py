@@ -29,8 +29,11 @@ def users(auth) -> dict[str, dict[str, str]]:
 
 
 def start(client: FlaskClient, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
-    response = client.post(f"{API}/processes/event_approval/instances", json={"data": event_request(**overrides)},
-                           headers=headers)
+    response = client.post(
+        f"{API}/processes/event_approval/instances",
+        json={"data": event_request(**overrides)},
+        headers=headers,
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -40,7 +43,9 @@ def review_task_id(instance: dict[str, Any]) -> str:
     return task["id"]
 
 
-def complete(client: FlaskClient, task_id: str, data: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+def complete(
+    client: FlaskClient, task_id: str, data: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
     response = client.post(f"{API}/tasks/{task_id}/complete", json={"data": data}, headers=headers)
     assert response.status_code == 200, response.json
     return response.json
@@ -74,8 +79,9 @@ def test_start_form_is_served_as_camunda_forms_json(client, users):
 
 
 def test_starting_a_request_returns_201_with_location_and_the_running_instance(client, users):
-    response = client.post(f"{API}/processes/event_approval/instances", json={"data": event_request()},
-                           headers=users["olivia"])
+    response = client.post(
+        f"{API}/processes/event_approval/instances", json={"data": event_request()}, headers=users["olivia"]
+    )
 
     assert response.status_code == 201
     body = response.json
@@ -89,8 +95,11 @@ def test_starting_a_request_returns_201_with_location_and_the_running_instance(c
     assert body["data"]["title"] == "Research seminar: soil carbon"
     assert body["outcome"] == {"risk_level": "LOW", "risk_score": 0}
     (task,) = body["open_tasks"]
-    assert (task["element_id"], task["candidate_groups"], task["assignee"]) == ("review_request",
-                                                                                ["events_office"], None)
+    assert (task["element_id"], task["candidate_groups"], task["assignee"]) == (
+        "review_request",
+        ["events_office"],
+        None,
+    )
     assert task["form_id"] == "review_decision"
     fetched = client.get(response.headers["Location"], headers=users["olivia"])
     assert fetched.status_code == 200
@@ -105,7 +114,8 @@ def test_review_task_is_offered_to_the_events_office_and_not_to_the_organiser(cl
 
     assert office.status_code == organiser.status_code == 200
     assert [(t["id"], t["instance_id"], t["name"]) for t in office.json] == [
-        (review_task_id(instance), instance["id"], "Review event request")]
+        (review_task_id(instance), instance["id"], "Review event request")
+    ]
     assert organiser.json == []
     detail = client.get(f"{API}/tasks/{review_task_id(instance)}", headers=users["evan"])
     assert detail.status_code == 200
@@ -147,7 +157,10 @@ def test_approving_the_review_completes_the_instance_with_its_outcome(client, us
     assert body["open_tasks"] == []
     assert body["outcome"] == {"decision": "approved", "risk_level": "LOW", "risk_score": 0}
     seen_by_organiser = client.get(f"{API}/instances/{instance['id']}", headers=users["olivia"]).json
-    assert (seen_by_organiser["status"], seen_by_organiser["outcome"]["decision"]) == ("completed", "approved")
+    assert (seen_by_organiser["status"], seen_by_organiser["outcome"]["decision"]) == (
+        "completed",
+        "approved",
+    )
     assert client.get(f"{API}/tasks?scope=all", headers=users["evan"]).json == []
 
 

@@ -1,0 +1,127 @@
+"""Diagram service (read-only): an instance's pinned BPMN source and which elements ran, wait or were skipped.
+
+Imports lxml, SpiffWorkflow task states and the instance loader; never Flask.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from ..audit import AuditEventType
+from ..bootstrap import PinnedVersion, WorkflowEngine
+from ..errors import ProcessNotFoundError
+from ..model import Actor
+from ..tables import AuditRecord
+from .instances import load_visible
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+# Audit events that mean "this element ran to completion".
+_DONE_EVENTS = frozenset({
+    AuditEventType.event_reached, AuditEventType.script_ran, AuditEventType.decision_evaluated,
+    AuditEventType.task_completed, AuditEventType.gateway_taken, AuditEventType.timer_fired,
+    AuditEventType.message_sent, AuditEventType.message_received, AuditEventType.service_called,
+})
+_GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "eventBasedGateway")
+
+
+@dataclass(frozen=True)
+class DiagramView:
+    """The pinned BPMN of an instance and the element ids (nodes and flows) in each state."""
+
+    instance_id: int
+    process_key: str
+    process_version: int
+    file_name: str
+    source: str
+    completed: frozenset[str]
+    active: frozenset[str]
+    untaken: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Flow:
+    id: str
+    source: str
+    target: str
+
+
+def instance_diagram(engine: WorkflowEngine, instance_id: int, actor: Actor) -> DiagramView:
+    """The instance's pinned BPMN source with completed, active and untaken element ids."""
+    with engine.new_uow(readonly=True) as uow:
+        record, version = load_visible(engine, uow, instance_id, actor)
+        workflow = engine.load_workflow(record.state, version)
+        rows = uow.session.execute(select(AuditRecord.type, AuditRecord.element_id, AuditRecord.details)
+                                   .where(AuditRecord.instance_id == instance_id)
+                                   .order_by(AuditRecord.seq)).all()
+    file_name, source = bpmn_source(version)
+    tasks = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id]
+    completed = {t.task_spec.bpmn_id for t in tasks if t.has_state(TaskState.COMPLETED)}
+    completed |= {element for kind, element, _ in rows if element and kind in _DONE_EVENTS}
+    active = {t.task_spec.bpmn_id for t in tasks if t.has_state(TaskState.READY | TaskState.STARTED)
+              or (t.has_state(TaskState.WAITING) and not isinstance(t.task_spec, BoundaryEvent))}
+    cancelled = {t.task_spec.bpmn_id for t in tasks if t.has_state(TaskState.CANCELLED)} - completed - active
+    taken = _gateway_targets(rows)
+    flows, gateways = _flows(source, record.process_key)
+    done_flows, untaken = _mark_flows(flows, gateways, completed, active, cancelled, taken)
+    return DiagramView(instance_id=record.id, process_key=record.process_key, process_version=version.version,
+                       file_name=file_name, source=source, completed=frozenset(completed | done_flows),
+                       active=frozenset(active), untaken=frozenset(untaken))
+
+
+def bpmn_source(version: PinnedVersion) -> tuple[str, str]:
+    """The pinned BPMN file (name, text) that defines the version's process."""
+    marker = f'id="{version.key}"'
+    for name, text in sorted(version.sources.items()):
+        if name.endswith(".bpmn") and marker in text:
+            return name, text
+    raise ProcessNotFoundError(f"no BPMN source for {version.key} version {version.version}")
+
+
+def _gateway_targets(rows: Iterable[tuple[str, str | None, str]]) -> dict[str, set[str]]:
+    taken: dict[str, set[str]] = {}
+    for kind, element, details in rows:
+        if kind == AuditEventType.gateway_taken and element:
+            taken.setdefault(element, set()).update(json.loads(details).get("to") or ())
+    return taken
+
+
+def _flows(source: str, process_key: str) -> tuple[list[_Flow], set[str]]:
+    root = etree.fromstring(source.encode("utf-8"))
+    process = root.find(f"{{{BPMN_NS}}}process[@id='{process_key}']")
+    if process is None:
+        return [], set()
+    flows = [_Flow(f.get("id", ""), f.get("sourceRef", ""), f.get("targetRef", ""))
+             for f in process.iter(f"{{{BPMN_NS}}}sequenceFlow")]
+    gateways = {g.get("id", "") for name in _GATEWAYS for g in process.iter(f"{{{BPMN_NS}}}{name}")}
+    return flows, gateways
+
+
+def _mark_flows(flows: list[_Flow], gateways: set[str], completed: set[str], active: set[str],
+                cancelled: set[str], taken: dict[str, set[str]]) -> tuple[set[str], set[str]]:
+    """Completed flows, and untaken flows and nodes (skipped gateway branches, cancelled boundary events)."""
+    reached = completed | active
+    done = {f.id for f in flows if f.source in completed and f.target in reached
+            and (f.source not in taken or f.target in taken[f.source])}
+    untaken_flows = {f.id for f in flows if f.source in gateways and f.source in completed
+                     and f.target not in taken.get(f.source, set()) and f.target not in reached}
+    untaken_nodes = set(cancelled)
+    changed = True
+    while changed:  # spread downstream while every way into a node is untaken
+        changed = False
+        for f in flows:
+            if f.source in untaken_nodes and f.id not in untaken_flows:
+                untaken_flows.add(f.id)
+                changed = True
+        for node in {f.target for f in flows} - untaken_nodes - reached:
+            incoming = [f.id for f in flows if f.target == node]
+            if incoming and all(i in untaken_flows for i in incoming):
+                untaken_nodes.add(node)
+                changed = True
+    return done, untaken_flows | untaken_nodes

@@ -1,0 +1,41 @@
+"""My requests (read-only): the instances I started, with their open tasks, without auditing a data read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..bootstrap import WorkflowEngine
+from ..model import Actor, InstanceSummary, TaskView
+from ..tables import InstanceRecord, ProcessVersionRecord, TaskRecord
+from .progress import task_view
+
+
+@dataclass(frozen=True)
+class MyRequest:
+    """One of my instances (summary fields only) and its open tasks, whoever they are offered to."""
+
+    instance: InstanceSummary
+    open_tasks: tuple[TaskView, ...]
+
+
+def list_my_requests(engine: WorkflowEngine, actor: Actor, *, limit: int = 200) -> list[MyRequest]:
+    """Instances `actor` started, newest first, each with its open tasks (ordered by due date)."""
+    with engine.new_uow(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(InstanceRecord, ProcessVersionRecord.version)
+            .join(ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
+            .where(InstanceRecord.started_by == actor.username)
+            .order_by(InstanceRecord.id.desc()).limit(limit)).all()
+        ids = [record.id for record, _ in rows]
+        tasks: dict[int, list[TaskView]] = {}
+        if ids:
+            for task in uow.session.execute(select(TaskRecord).where(TaskRecord.instance_id.in_(ids))
+                                            .order_by(TaskRecord.due_at, TaskRecord.created_at)).scalars():
+                tasks.setdefault(task.instance_id, []).append(task_view(task))
+        return [MyRequest(InstanceSummary(id=r.id, process_key=r.process_key, process_version=number,
+                                          status=r.status, started_by=r.started_by, started_at=r.started_at,
+                                          ended_at=r.ended_at, summary=dict(r.summary)),
+                          tuple(tasks.get(r.id, ())))
+                for r, number in rows]
