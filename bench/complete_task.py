@@ -14,8 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))

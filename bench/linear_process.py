@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HEADER = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+HEADER = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+          '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
           'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_linear" '
           'targetNamespace="http://bpmn.io/schema/bpmn">\n')
 

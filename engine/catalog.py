@@ -148,7 +148,8 @@ def _index_decisions(dmn_docs: dict[str, etree._Element], problems: list[Definit
     for name, doc in dmn_docs.items():
         for decision_id in decision_ids(doc):
             if decision_id in decisions:
-                problems.append(DefinitionProblem(name, decision_id, f"decision id also defined in {decisions[decision_id]}"))
+                problems.append(DefinitionProblem(name, decision_id,
+                                                  f"decision id also defined in {decisions[decision_id]}"))
             decisions[decision_id] = name
     return decisions
 
@@ -183,8 +184,9 @@ def _bundle(key: str, files: list[SourceFile], bpmn_docs: dict[str, etree._Eleme
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except (ValidationException, SpiffWorkflowException) as exc:
-        problems.append(DefinitionProblem(getattr(exc, "file_name", None) or processes[key], getattr(exc, "id", None),
-                                          str(exc.args[0]) if exc.args else str(exc), getattr(exc, "line_number", None)))
+        problems.append(DefinitionProblem(getattr(exc, "file_name", None) or processes[key],
+                                          getattr(exc, "id", None), str(exc.args[0]) if exc.args else str(exc),
+                                          getattr(exc, "line_number", None)))
         return ProcessBundle(key, key, "", {}, "", None, ())
     used_processes = {key, *subprocess_specs}
     bpmn_names = sorted({processes[p] for p in used_processes if p in processes})

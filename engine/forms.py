@@ -264,17 +264,15 @@ def _parse_number(whole: bool) -> Callable[[Any], int | float]:
             value = int(value)  # HTML forms send numbers as text
         elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
             value = float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float) or _is_special(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("Not a valid number.")
+        if isinstance(value, float) and not math.isfinite(value):  # nan and infinities
             raise ValidationError("Not a valid number.")
         if whole and isinstance(value, float) and not value.is_integer():
             raise ValidationError("Must be a whole number.")
         return int(value) if whole else value
 
     return parse
-
-
-def _is_special(number: float) -> bool:
-    return isinstance(number, float) and not math.isfinite(number)  # nan and infinities
 
 
 def _parse_time(value: Any) -> str:
@@ -306,16 +304,12 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
     if form_field.subtype == "time":
         return fields.Function(deserialize=_parse_time)
     if form_field.type == "datetime":
-        return fields.AwareDateTime(
-            default_timezone=UTC, error_messages={"invalid": "Not a valid date-time (ISO 8601)."}
-        )
-    if form_field.options is None:
-        item: fields.Field = fields.String()
-    else:
-        message = f"Must be one of: {', '.join(str(o) for o in form_field.options)}."
-        item = fields.Raw(
-            validate=_rule(lambda v: any(is_equal(v, o) for o in form_field.options or ()), message)
-        )
+        invalid = "Not a valid date-time (ISO 8601)."
+        return fields.AwareDateTime(default_timezone=UTC, error_messages={"invalid": invalid})
+    item: fields.Field = fields.String()
+    if (options := form_field.options) is not None:
+        message = f"Must be one of: {', '.join(str(o) for o in options)}."
+        item = fields.Raw(validate=_rule(lambda v: any(is_equal(v, o) for o in options), message))
     return fields.List(item) if form_field.type in LIST_TYPES else item
 
 
@@ -331,10 +325,8 @@ def _text_validators(form_field: FormField) -> list[Callable[[Any], Any]]:
     if rules.get("validationType") == "email":
         checks.append(validate.Email(error="Not a valid email address."))
     if rules.get("validationType") == "phone":
-        phone = r"\+[1-9][0-9]{6,14}\Z"
-        checks.append(
-            validate.Regexp(phone, error="Not a valid international phone number (e.g. +441632960961).")
-        )
+        message = "Not a valid international phone number (e.g. +441632960961)."
+        checks.append(validate.Regexp(r"\+[1-9][0-9]{6,14}\Z", error=message))
     if "maxWords" in form_field.properties:
         limit = form_field.properties["maxWords"]
         checks.append(_rule(lambda v: len(v.split()) <= limit, f"Must be at most {limit} words."))

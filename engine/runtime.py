@@ -224,8 +224,9 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     for task in after_tasks:
         left, before = _cycles_left(task), before_cycles.get(task.id)
         if left is not None and before is not None and left < before:
-            events.extend(StepEvent(AuditEventType.timer_fired, task.task_spec.bpmn_id,
-                                    {"name": task.task_spec.bpmn_name, "cycles_left": left}) for _ in range(before - left))
+            fired = StepEvent(AuditEventType.timer_fired, task.task_spec.bpmn_id,
+                              {"name": task.task_spec.bpmn_name, "cycles_left": left})
+            events.extend([fired] * (before - left))
     changes = data_changes(before_data, current_data(workflow))
     if changes:
         events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))
@@ -259,8 +260,9 @@ def _step_event(task: SpiffTask) -> StepEvent | None:
                                                              BoundaryEvent) else AuditEventType.message_sent
         return StepEvent(kind, spec.bpmn_id, {"message": definition.name})
     if isinstance(spec, _GATEWAYS):
-        taken = [c.task_spec.bpmn_id for c in task.children if c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
-                 and not c.has_state(TaskState.CANCELLED)]
+        reached = TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK
+        taken = [c.task_spec.bpmn_id for c in task.children
+                 if c.has_state(reached) and not c.has_state(TaskState.CANCELLED)]
         return StepEvent(AuditEventType.gateway_taken, spec.bpmn_id, {"name": spec.bpmn_name, "to": taken})
     simple = {BusinessRuleTask: AuditEventType.decision_evaluated, ScriptTask: AuditEventType.script_ran,
               CamundaServiceTask: AuditEventType.service_called}

@@ -101,7 +101,8 @@ def compile_script(source: str, mode: str) -> CodeType:
 class RestrictedEnvironment(TaskDataEnvironment):
     """Task-data environment whose code is compiled by RestrictedPython (no imports, no dunder access)."""
 
-    def evaluate(self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: Mapping[str, Any] | None = None) -> Any:
         scope = dict(self.globals)
         scope.update(external_context or {})
         scope.update(context)

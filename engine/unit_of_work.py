@@ -43,7 +43,8 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()
-            raise ConcurrentChangeError("someone else changed this instance at the same time; reload and retry") from exc
+            raise ConcurrentChangeError(
+                "someone else changed this instance at the same time; reload and retry") from exc
         except (IntegrityError, OperationalError) as exc:
             self.session.rollback()
             if _is_lock_conflict(exc):

@@ -1,4 +1,7 @@
-"""Shared fixtures: a migrated database per test (SQLite file, or PostgreSQL when CAMPUSFLOW_TEST_POSTGRES_URL is set)."""
+"""Shared fixtures: a migrated database per test.
+
+SQLite file by default, or a throwaway PostgreSQL database when CAMPUSFLOW_TEST_POSTGRES_URL is set.
+"""
 
 from __future__ import annotations
 

@@ -44,7 +44,8 @@ def test_untouched_chain_verifies(deployed):
 
 def test_audit_rows_cannot_be_updated_or_deleted_through_the_database(deployed):
     _run_two_requests(deployed)
-    for statement in ("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", "DELETE FROM audit_events WHERE seq = 3"):
+    for statement in ("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3",
+                      "DELETE FROM audit_events WHERE seq = 3"):
         with pytest.raises(DatabaseError), deployed.db.begin() as conn:
             conn.execute(text(statement))
     assert services.verify_audit(deployed).ok

@@ -90,11 +90,7 @@ def test_valid_values_are_cleaned(build, component, sent, cleaned):
         (field("textfield", "x", validate={"minLength": 3}), "ab", "Must be at least 3 characters."),
         (field("textfield", "x", validate={"pattern": "[a-z]+"}), "abc1", "Must match the pattern [a-z]+."),
         (field("textfield", "x", validate={"validationType": "email"}), "nobody", "Not a valid email"),
-        (
-            field("textfield", "x", validate={"validationType": "phone"}),
-            "call me",
-            "Not a valid international",
-        ),
+        (field("textfield", "x", validate={"validationType": "phone"}), "call me", "Not a valid inter"),
         (field("number", "x"), "twelve", "Not a valid number."),
         (field("number", "x"), True, "Not a valid number."),
         (field("number", "x"), "1_000", "Not a valid number."),
@@ -115,9 +111,7 @@ def test_invalid_values_are_rejected_with_a_clear_message(build, component, sent
     assert errors_of(build(component), {"x": sent})["x"][0].startswith(message)
 
 
-@pytest.mark.parametrize(
-    ("kind", "empty"), [("textfield", None), ("textarea", ""), ("taglist", []), ("checkbox", "0")]
-)
+@pytest.mark.parametrize(("kind", "empty"), [("textfield", None), ("textarea", ""), ("taglist", []), ("checkbox", "0")])
 def test_required_field_rejects_missing_and_empty_values(build, kind, empty):
     form = build(field(kind, "x", values=ABC, validate={"required": True}))
     assert errors_of(form, {"x": empty}) == errors_of(form, {}) == {"x": REQUIRED}
@@ -259,9 +253,7 @@ def test_min_items_and_max_items_bound_a_list(build):
         ("datetime", {"notPast": "true"}, "2030-06-01", "2030-05-31", "Must not be in the past."),
     ],
 )
-def test_a_custom_property_accepts_good_values_and_rejects_bad_ones(
-    build, kind, properties, good, bad, message
-):
+def test_a_custom_property_accepts_good_values_and_rejects_bad_ones(build, kind, properties, good, bad, message):
     form = build(field(kind, "x", subtype="date", properties=properties))
     assert form.validate({"x": good}, now=NOW)
     assert errors_of(form, {"x": bad}) == {"x": [message]}
@@ -340,10 +332,7 @@ def bad(kind: str, **extra: object) -> dict:
         (bad("checkbox", properties={"mustBeTrue": "yes"}), 'must be "true" or "false"'),
         (bad("textfield", properties={"notPast": "true"}), "does not apply to a textfield"),
         (bad("textfield", properties={"requiredWhen": "=a > b"}), "outside the supported FEEL subset"),
-        (
-            bad("datetime", subtype="datetime", properties={"after": "start_at"}),
-            "names no other datetime",
-        ),
+        (bad("datetime", subtype="datetime", properties={"after": "start"}), "names no other datetime"),
         (bad("group", components={"a": 1}), '"components" must be a list'),
     ],
 )
