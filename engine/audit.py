@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .tables import AuditHeadRecord, AuditRecord, utcnow
@@ -95,29 +95,34 @@ class AuditLog:
         """Record one event (written at commit, in the same transaction as the state change)."""
         self.pending.append(PendingEvent(str(type_), instance_id, actor, role, element_id, details))
 
-    def flush(self, session: Session) -> list[AuditRecord]:
-        """Lock the chain head, assign sequence numbers and hashes, insert the rows."""
+    def flush(self, session: Session) -> int:
+        """Lock the chain head, assign sequence numbers and hashes, insert the rows; returns the last seq.
+
+        Core statements, not ORM objects: this runs inside every state change.
+        """
         if not self.pending:
-            return []
+            return 0
         head = session.execute(
-            select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()
-        ).scalar_one_or_none()
-        if head is None:
-            head = AuditHeadRecord(id=1, seq=0, hash=GENESIS_HASH)
-            session.add(head)
-        records = []
+            select(AuditHeadRecord.seq, AuditHeadRecord.hash).where(AuditHeadRecord.id == 1).with_for_update()
+        ).first()
+        seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+        rows = []
         for event in self.pending:
-            seq = head.seq + 1
+            seq += 1
             details = canonical_json(event.details)
             digest = event_hash(seq, event.at, event.instance_id, event.actor, event.role, event.type,
-                                event.element_id, details, head.hash)
-            records.append(AuditRecord(seq=seq, instance_id=event.instance_id, at=event.at, actor=event.actor,
-                                       role=event.role, type=event.type, element_id=event.element_id,
-                                       details=details, prev_hash=head.hash, hash=digest))
-            head.seq, head.hash = seq, digest
-        session.add_all(records)
+                                event.element_id, details, prev)
+            rows.append({"seq": seq, "instance_id": event.instance_id, "at": event.at, "actor": event.actor,
+                         "role": event.role, "type": event.type, "element_id": event.element_id,
+                         "details": details, "prev_hash": prev, "hash": digest})
+            prev = digest
+        session.execute(insert(AuditRecord), rows)
+        if head is None:
+            session.execute(insert(AuditHeadRecord).values(id=1, seq=seq, hash=prev))
+        else:
+            session.execute(update(AuditHeadRecord).where(AuditHeadRecord.id == 1).values(seq=seq, hash=prev))
         self.pending.clear()
-        return records
+        return seq
 
 
 @dataclass(frozen=True)

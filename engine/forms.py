@@ -32,6 +32,7 @@ DATA_TYPES = TEXT_TYPES | CHOICE_TYPES | LIST_TYPES | CONTAINER_TYPES | SCALAR_T
 REQUIRED = "This field is required."
 Errors = dict[str, list[str]]
 Data = Mapping[str, Any]
+FormFields = tuple["FormField", ...]
 _MISSING: Any = object()
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INTEGER = re.compile(r"[-+]?[0-9]+")
@@ -88,9 +89,8 @@ class FormDefinition:
             Fields with dynamic options accept any string: the process must check those values.
         """
         if not isinstance(data, dict):
-            raise InvalidTaskDataError(
-                "Form data must be an object.", fields={"_schema": ["Must be a JSON object."]}
-            )
+            problem = {"_schema": ["Must be a JSON object."]}
+            raise InvalidTaskDataError("Form data must be an object.", fields=problem)
         moment = now or datetime.now(UTC)
         context = dict(partial_defaults or {})
         scope = _Scope(context, context, context, "", moment if moment.tzinfo else moment.replace(tzinfo=UTC))
@@ -116,7 +116,7 @@ class _Scope:
         return _Scope(self.context, defaults if isinstance(defaults, dict) else {}, env, prefix, self.now)
 
 
-def _clean_scope(form_fields: tuple[FormField, ...], raw: Data, scope: _Scope) -> tuple[dict, Errors]:
+def _clean_scope(form_fields: FormFields, raw: Data, scope: _Scope) -> tuple[dict[str, Any], Errors]:
     known = {f.key for f in form_fields}
     errors: Errors = {scope.path(k): ["Unknown field."] for k in raw if k not in known}
     accepted = [f for f in form_fields if _is_accepted(f, scope.context)]
@@ -204,9 +204,8 @@ def _clean_items(form_field: FormField, value: Any, scope: _Scope) -> tuple[Any,
 
 def _check_rules(form_field: FormField, values: dict[str, Any], env: Data, scope: _Scope) -> Errors:
     value, props = values.get(form_field.key, _MISSING), form_field.properties
-    required = form_field.required or (
-        "requiredWhen" in props and compile_condition(props["requiredWhen"])(env)
-    )
+    condition = props.get("requiredWhen")
+    required = form_field.required or bool(condition and compile_condition(condition)(env))
     if required and (value is _MISSING or _is_empty(value) or value is False):  # False: an unticked box
         return {scope.path(form_field.key): [REQUIRED]}
     messages: list[str] = []
@@ -230,10 +229,10 @@ def _moment_messages(form_field: FormField, value: str, env: Data, now: datetime
     moment, after = _moment(form_field.subtype, value), form_field.properties.get("after")
     messages = []
     if moment is not None and form_field.properties.get("notPast"):
-        if moment < (now.date() if form_field.subtype == "date" else now):  # type: ignore[operator]
+        if moment < (now.date() if form_field.subtype == "date" else now):
             messages.append("Must not be in the past.")
     other = _moment(form_field.subtype, env.get(after)) if after else None
-    if moment is not None and other is not None and not moment > other:  # type: ignore[operator]
+    if moment is not None and other is not None and not moment > other:
         messages.append(f"Must be after {after}.")
     return messages
 
@@ -419,9 +418,7 @@ class _Loader:
         for f in (f for f in found if "after" in f.properties):
             other = seen.get(f.properties["after"])
             if other is None or other is f or (other.type, other.subtype) != (f.type, f.subtype):
-                self.report(
-                    f.id, f"after={f.properties['after']!r} names no other {f.subtype} field in this scope"
-                )
+                self.report(f.id, f"after={f.properties['after']!r} names no other {f.subtype} field here")
         return tuple(found)
 
     def _collect(self, components: list[Any], found: list[FormField], hide: str | None) -> None:
@@ -451,11 +448,12 @@ class _Loader:
             return None
         readonly, digits = component.get("readonly"), component.get("decimalDigits")
         locked = readonly is True or component.get("disabled") is True
-        rules = self._rules(element, component)
+        rules, label = self._rules(element, component), component.get("label") or component.get("dateLabel")
+        children = self._part(element, component, "components", list) if key_name == "path" else []
         return FormField(
             key=key,
             type=kind,
-            label=str(component.get("label") or key),
+            label=str(label or key),
             required=bool(rules.get("required")),
             id=element,
             readonly=locked or self._condition(element, readonly) or False,
@@ -466,9 +464,7 @@ class _Loader:
             default=component.get("defaultValue"),
             rules=rules,
             properties=self._properties(element, component),
-            children=self.read_scope(
-                self._part(element, component, "components", list) if key_name == "path" else []
-            ),
+            children=self.read_scope(children),
         )
 
     def _rules(self, element: str, component: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Flask edge: create_app wires settings, the engine, blueprints and error handlers."""
+"""Flask edge: create_app wires settings, the engine, blueprints, CSRF, sessions and error handlers."""
 
 from __future__ import annotations
 
@@ -7,12 +7,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request, session
+from flask_wtf.csrf import CSRFProtect
 
+from engine import services
 from engine.bootstrap import WorkflowEngine, bootstrap
 from engine.config import Settings
 
-from . import api, errors, views
+from . import api, display, errors, views
+from .auth import optional_actor
+from .context import get_engine
+
+csrf = CSRFProtect()
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def create_app(settings: Settings | None = None, engine: WorkflowEngine | None = None,
@@ -24,24 +31,56 @@ def create_app(settings: Settings | None = None, engine: WorkflowEngine | None =
         SECRET_KEY=settings.secret_key or _local_secret(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        SESSION_COOKIE_NAME="campusflow_session",
+        # Idle limit: the signed cookie is refreshed on every request and refused once older than this.
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=60),
+        SESSION_MAX_HOURS=10,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which expires on its own
         JSON_SORT_KEYS=False,
     )
     app.config.update(test_config or {})
     app.extensions["campusflow"] = engine or bootstrap(settings)
+    csrf.init_app(app)
+    csrf.exempt(api.bp)  # bearer-token clients; session-authenticated writes are checked below
     errors.register(app)
+    display.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    app.before_request(_csrf_for_session_api_writes)
+    app.context_processor(_layout_context)
     app.after_request(_security_headers)
     return app
 
 
-def _security_headers(response):  # type: ignore[no-untyped-def]
+def _csrf_for_session_api_writes() -> None:
+    """API writes that ride on the login cookie need the CSRF token (header X-CSRFToken); bearer ones do not."""
+    if (request.blueprint == "api" and request.method in _UNSAFE and "username" in session
+            and not request.headers.get("Authorization", "").lower().startswith("bearer ")):
+        csrf.protect()
+
+
+def _layout_context() -> dict[str, Any]:
+    """The signed-in user and the unseen-notification count, for the header on every page."""
+    if request.blueprint != "ui":
+        return {}
+    actor = optional_actor()
+    unseen = 0
+    if actor is not None:
+        unseen = services.count_notifications(get_engine(), actor,
+                                              after_id=int(session.get("notifications_seen", 0)))
+    return {"actor": actor, "unseen_notifications": unseen}
+
+
+def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'; object-src 'none'")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

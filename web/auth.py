@@ -1,6 +1,13 @@
-"""Authentication for the API and pages: bearer tokens, or the session set by the login page."""
+"""Authentication for the API and pages: bearer tokens, or the session set by the login page.
+
+Sessions expire after `SESSION_IDLE_MINUTES` without a request (the signed cookie's max age) and, in any
+case, `SESSION_MAX_HOURS` after login. Roles are re-read from the user record on every request.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session
 
@@ -20,10 +27,17 @@ def current_actor() -> Actor:
         g.actor = services.authenticate_token(get_engine(), header[7:].strip())
         return g.actor
     username = session.get("username")
-    if username:
+    if username and not _session_expired():
         g.actor = services.get_actor(get_engine(), username)
         return g.actor
+    session.clear()
     raise AuthenticationError("log in or send 'Authorization: Bearer <token>'")
+
+
+def _session_expired() -> bool:
+    started = session.get("login_at")
+    limit = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    return not isinstance(started, int | float) or datetime.now(UTC).timestamp() - started > limit.total_seconds()
 
 
 def optional_actor() -> Actor | None:
@@ -35,10 +49,19 @@ def optional_actor() -> Actor | None:
 
 
 def log_in(username: str, password: str) -> Actor:
-    """Check the password and start a session."""
+    """Check the password and start a fresh session (a new session id, so no fixation)."""
     actor = services.authenticate_password(get_engine(), username, password)
     session.clear()
     session["username"] = actor.username
+    session["login_at"] = datetime.now(UTC).timestamp()
     session.permanent = True
     current_app.logger.info("login %s", actor.username)
     return actor
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to return to after login; anything pointing elsewhere is dropped."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None

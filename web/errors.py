@@ -1,8 +1,9 @@
-"""One table from engine errors to HTTP status and code; JSON under /api, plain pages elsewhere."""
+"""One table from engine errors to HTTP status and code; JSON under /api, HTML error pages elsewhere."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -17,6 +18,9 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (e.ProcessDefinitionError, 422, "invalid_definition"),
     (e.ScriptTaskError, 422, "workflow_error"),
 )
+PAGE_TITLES = {400: "The request could not be handled", 403: "You cannot open this page",
+               404: "Page not found", 405: "That action is not allowed here", 409: "Someone got there first",
+               422: "The request could not be processed", 500: "Something went wrong"}
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None) -> tuple[Response, int]:
@@ -24,15 +28,27 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return jsonify({"error": code, "message": message, "fields": fields or {}}), status
 
 
+def error_page(status: int, message: str) -> tuple[str, int]:
+    """The HTML error page for the staff UI."""
+    return render_template("errors/error.html", status=status, heading=PAGE_TITLES.get(status, "Error"),
+                           message=message), status
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
 def register(app: Flask) -> None:
     """Install the handlers."""
 
     @app.errorhandler(e.EngineError)
     def engine_error(exc: e.EngineError):  # type: ignore[no-untyped-def]
-        for cls, status, code in STATUS:
-            if isinstance(exc, cls):
-                return error_response(status, exc.code if status != 422 else code, exc.message, exc.fields)
-        return error_response(500, "engine_error", exc.message)
+        status, code = next(((s, c) for cls, s, c in STATUS if isinstance(exc, cls)), (500, "engine_error"))
+        if _is_api():
+            return error_response(status, exc.code if status not in (422, 500) else code, exc.message, exc.fields)
+        if status == 401:
+            return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
+        return error_page(status, exc.message)
 
     @app.errorhandler(ValidationError)
     def schema_error(exc: ValidationError):  # type: ignore[no-untyped-def]
@@ -41,8 +57,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if not request.path.startswith("/api/"):
-            return exc
+        status = exc.code or 500
+        if not _is_api():
+            if isinstance(exc, CSRFError):
+                return error_page(400, "The form had expired or was sent from another site. "
+                                       "Go back, reload the page and try again.")
+            return error_page(status, exc.description or exc.name) if status >= 400 else exc
         code = {400: "malformed", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "conflict"}.get(exc.code or 500, "http_error")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+                405: "method_not_allowed", 409: "conflict"}.get(status, "http_error")
+        if isinstance(exc, CSRFError):
+            code = "csrf_failed"
+        return error_response(status, code, exc.description or exc.name)

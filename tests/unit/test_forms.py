@@ -111,7 +111,10 @@ def test_invalid_values_are_rejected_with_a_clear_message(build, component, sent
     assert errors_of(build(component), {"x": sent})["x"][0].startswith(message)
 
 
-@pytest.mark.parametrize(("kind", "empty"), [("textfield", None), ("textarea", ""), ("taglist", []), ("checkbox", "0")])
+@pytest.mark.parametrize(
+    ("kind", "empty"),
+    [("textfield", None), ("textarea", ""), ("taglist", []), ("checkbox", "0")],
+)
 def test_required_field_rejects_missing_and_empty_values(build, kind, empty):
     form = build(field(kind, "x", values=ABC, validate={"required": True}))
     assert errors_of(form, {"x": empty}) == errors_of(form, {}) == {"x": REQUIRED}
@@ -246,15 +249,15 @@ def test_min_items_and_max_items_bound_a_list(build):
 
 
 @pytest.mark.parametrize(
-    ("kind", "properties", "good", "bad", "message"),
+    ("kind", "props", "good", "bad", "message"),
     [
         ("textarea", {"maxWords": "3"}, "one two  three ", "one two three four", "Must be at most 3 words."),
         ("checkbox", {"mustBeTrue": "true"}, "on", "false", "Must be checked."),
         ("datetime", {"notPast": "true"}, "2030-06-01", "2030-05-31", "Must not be in the past."),
     ],
 )
-def test_a_custom_property_accepts_good_values_and_rejects_bad_ones(build, kind, properties, good, bad, message):
-    form = build(field(kind, "x", subtype="date", properties=properties))
+def test_custom_properties_accept_good_and_reject_bad_values(build, kind, props, good, bad, message):
+    form = build(field(kind, "x", subtype="date", properties=props))
     assert form.validate({"x": good}, now=NOW)
     assert errors_of(form, {"x": bad}) == {"x": [message]}
 
