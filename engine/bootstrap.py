@@ -14,7 +14,8 @@ from . import serializer
 from .config import Settings
 from .db import make_engine
 from .errors import ProcessNotFoundError
-from .forms import FormDefinition, load_form
+from .form_loader import load_form
+from .forms import FormDefinition
 from .scripting import ScriptEngine
 from .tables import ProcessVersionRecord, utcnow
 from .unit_of_work import UnitOfWork, make_session_factory
@@ -35,6 +36,7 @@ class PinnedVersion:
     candidate_groups: frozenset[str]
     starter_groups: frozenset[str]
     forms: dict[str, FormDefinition]
+    shared_specs: tuple[Any, dict[str, Any]] | None = None
 
 
 class WorkflowEngine:
@@ -83,7 +85,7 @@ class WorkflowEngine:
 
     def load_workflow(self, state: str, version: PinnedVersion) -> Any:
         """Deserialize an instance's workflow against its pinned spec."""
-        return serializer.loads(state, version.spec_json, self.script_engine)
+        return serializer.loads(state, version.spec_json, self.script_engine, version.shared_specs)
 
 
 def _pin(record: ProcessVersionRecord) -> PinnedVersion:
@@ -92,7 +94,9 @@ def _pin(record: ProcessVersionRecord) -> PinnedVersion:
         if name.endswith(".form"):
             form = load_form(text, name)
             forms[form.id] = form
+    specs = serializer.load_specs(record.spec_json)
     return PinnedVersion(
+        shared_specs=specs if serializer.specs_are_shareable(*specs) else None,
         id=record.id, key=record.process_key, name=record.name, version=record.version,
         content_hash=record.content_hash, spec_json=record.spec_json, sources=dict(record.sources),
         start_form_id=record.start_form_id, candidate_groups=frozenset(record.candidate_groups or ()),

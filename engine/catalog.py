@@ -20,7 +20,8 @@ from . import serializer
 from .bpmn_checks import check_bpmn_document, check_dmn_document, decision_ids
 from .bpmn_parser import CAMUNDA_NS, ModelerParser
 from .errors import DefinitionProblem, ProcessDefinitionError
-from .forms import FormDefinition, load_form
+from .form_loader import load_form
+from .forms import FormDefinition
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _VALIDATOR: BpmnValidator | None = None

@@ -6,16 +6,46 @@ Imports SpiffWorkflow only.
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.multiinstance_task import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 
 from .bpmn_parser import CamundaServiceTask, CamundaServiceTaskConverter
 
-_REGISTRY = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, CamundaServiceTask: CamundaServiceTaskConverter})
+CamundaMultiInstance = (ParallelMultiInstanceTask, SequentialMultiInstanceTask)
+_pinned_specs: ContextVar[tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]] | None] = ContextVar(
+    "campusflow_pinned_specs", default=None)
+
+
+class PinnedSpecWorkflowConverter(BpmnWorkflowConverter):
+    """Restores a workflow against already-built spec objects when `loads` supplies them."""
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        pinned = _pinned_specs.get()
+        if pinned is None:
+            return super().from_dict(dct)
+        spec, subprocess_specs = pinned
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_REGISTRY = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, CamundaServiceTask: CamundaServiceTaskConverter,
+                                               BpmnWorkflow: PinnedSpecWorkflowConverter})
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 _VERSION_KEY = _SERIALIZER.VERSION_KEY
 _COMPACT = {"separators": (",", ":"), "sort_keys": False}
@@ -45,15 +75,34 @@ def dumps(workflow: BpmnWorkflow) -> str:
     return json.dumps(dct, **_COMPACT)
 
 
-def loads(state: str, spec_json: str, script_engine: Any) -> BpmnWorkflow:
-    """Rebuild a workflow from `dumps` output and its version's specs; re-attach the script engine."""
+def specs_are_shareable(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> bool:
+    """True unless a Camunda multi-instance uses loopCardinality: that spec rewrites itself at run time."""
+    for process in (spec, *subprocess_specs.values()):
+        for task_spec in process.task_specs.values():
+            if isinstance(task_spec, CamundaMultiInstance) and task_spec.cardinality is not None:
+                return False
+    return True
+
+
+def loads(state: str, spec_json: str, script_engine: Any,
+          specs: tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]] | None = None) -> BpmnWorkflow:
+    """Rebuild a workflow from `dumps` output and its version's specs; re-attach the script engine.
+
+    `specs` are spec objects built once per version (see `specs_are_shareable`); without them the specs are
+    restored from `spec_json`.
+    """
     dct = json.loads(state)
-    dct.update(json.loads(spec_json))
+    if specs is None:
+        dct.update(json.loads(spec_json))
     if dct.get(_VERSION_KEY) != _SERIALIZER.VERSION:
         _SERIALIZER.migrate(dct)
     else:
         dct.pop(_VERSION_KEY, None)
-    workflow: BpmnWorkflow = _SERIALIZER.from_dict(dct)
+    token = _pinned_specs.set(specs)
+    try:
+        workflow: BpmnWorkflow = _SERIALIZER.from_dict(dct)
+    finally:
+        _pinned_specs.reset(token)
     workflow.script_engine = script_engine
     return workflow
 

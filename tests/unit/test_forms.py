@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import InvalidTaskDataError, ProcessDefinitionError
-from engine.forms import FormDefinition, load_form
+from engine.form_loader import load_form
+from engine.forms import FormDefinition
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 
