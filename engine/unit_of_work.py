@@ -31,8 +31,8 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if not self.committed:
-            self.session.rollback()
+        # close() rolls back anything uncommitted without expiring what was read, so views built from
+        # loaded rows stay usable after the unit of work ends.
         self.session.close()
 
     def commit(self) -> None:

@@ -1,10 +1,14 @@
-"""Audit services: verify the chain (whole or one instance) and read the chain head."""
+"""Audit services: verify the chain (whole or one instance), export it, and read the chain head."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy import select
 
 from ..audit import VerifyResult, iter_chain, verify_chain, verify_instance
+from ..audit_export import export_lines
 from ..bootstrap import WorkflowEngine
 from ..tables import AuditHeadRecord, AuditRecord
 
@@ -23,6 +27,20 @@ def verify_audit(engine: WorkflowEngine, instance_id: int | None = None) -> Veri
         predecessors = {r.seq: r for r in session.execute(
             select(AuditRecord).where(AuditRecord.seq.in_(wanted))).scalars()} if wanted else {}
         return verify_instance(records, predecessors)
+
+
+def export_audit(engine: WorkflowEngine, fmt: str, *, instance_id: int | None = None,
+                 since: datetime | None = None, until: datetime | None = None) -> Iterator[str]:
+    """The audit trail (all, one instance, or a time range) as JSON Lines or CSV, streamed."""
+    with engine.new_uow(readonly=True) as uow:
+        query = select(AuditRecord).order_by(AuditRecord.seq)
+        if instance_id is not None:
+            query = query.where(AuditRecord.instance_id == instance_id)
+        if since is not None:
+            query = query.where(AuditRecord.at >= since)
+        if until is not None:
+            query = query.where(AuditRecord.at < until)
+        yield from export_lines(uow.session.execute(query.execution_options(yield_per=2000)).scalars(), fmt)
 
 
 def chain_head(engine: WorkflowEngine) -> tuple[int, str]:

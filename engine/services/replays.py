@@ -1,0 +1,40 @@
+"""Replay service: re-execute an instance from its pinned version and recorded inputs, and compare."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from .. import replay
+from ..bootstrap import WorkflowEngine
+from ..errors import PermissionDeniedError
+from ..model import Actor
+from ..replay import RecordedEvent, ReplayReport
+from ..tables import AuditRecord, InstanceRecord
+from .instances import load_visible
+
+REPLAY_ROLES = ("auditor", "admin")
+
+
+def replay_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> ReplayReport:
+    """Rebuild the instance from its recorded inputs; report the first step that does not match."""
+    if not actor.has_role(*REPLAY_ROLES):
+        raise PermissionDeniedError("only auditors and admins may replay instances")
+    with engine.new_uow(readonly=True) as uow:
+        record, version = load_visible(engine, uow, instance_id, actor)
+        rows = uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
+                                   .order_by(AuditRecord.seq)).scalars()
+        events = [RecordedEvent(r.seq, r.at, r.actor, r.type, r.element_id, json.loads(r.details)) for r in rows]
+        try:
+            stored = engine.load_workflow(record.state, version)
+        except Exception as exc:  # noqa: BLE001 - a corrupted state is a finding, not a crash
+            report = replay.replay(instance_id, version.spec_json, engine.script_engine, events, None)
+            return report.diverge(None, f"the stored state cannot be loaded: {exc}") if report.ok else report
+    return replay.replay(instance_id, version.spec_json, engine.script_engine, events, stored)
+
+
+def instance_ids(engine: WorkflowEngine) -> list[int]:
+    """Every instance id, for `replay --all`."""
+    with engine.new_uow(readonly=True) as uow:
+        return list(uow.session.execute(select(InstanceRecord.id).order_by(InstanceRecord.id)).scalars())
