@@ -33,14 +33,16 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from . import serializer
+from . import clock, serializer
 from .audit import AuditEventType
 from .bpmn_parser import CamundaServiceTask
+from .camunda_fixes import pin_collection_io
 from .effects import Effect, collecting
 from .errors import PermissionDeniedError, ScriptTaskError, TaskNotFoundError, TaskNotReadyError
 from .scripting import is_iso_timer_literal, python_expression
 
 LONDON = ZoneInfo("Europe/London")
+clock.install()
 _GATEWAYS = (ExclusiveGateway, InclusiveGateway, ParallelGateway)
 _EVENTS = (StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent)
 
@@ -144,8 +146,19 @@ def fire_timers(workflow: BpmnWorkflow) -> None:
 
 def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
     """When the earliest waiting timer falls due (None when no timer waits)."""
-    due = [datetime.fromisoformat(e.value) for e in workflow.waiting_events()
-           if e.event_type.endswith("TimerEventDefinition") and isinstance(e.value, str)]
+    due = []
+    for task in list(workflow.event_manager.tasks.values()):  # includes event-based gateways and called processes
+        definition = task.task_spec.event_definition
+        inner = getattr(definition, "event_definitions", None) or [definition]
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict) and value.get("cycles"):  # a repeating timer: its next firing
+            value = value.get("next")
+        if any(isinstance(d, TimerEventDefinition) for d in inner) and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     return min(due) if due else None
 
 
@@ -198,12 +211,13 @@ def as_datetime(value: Any) -> datetime | None:
 
 def _iso_duration(text: str) -> timedelta:
     parsed = TimerEventDefinition.parse_iso_duration(text)
-    return TimerEventDefinition.get_timedelta_from_start(parsed, datetime.now(UTC))
+    return TimerEventDefinition.get_timedelta_from_start(parsed, clock.now())
 
 
 @contextmanager
 def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     """Collect the engine's own steps, data changes and requested effects made inside the block, in order."""
+    pin_collection_io(workflow)
     before_tasks = workflow.get_tasks()
     before_states = {t.id: t.state for t in before_tasks}
     before_cycles = {t.id: _cycles_left(t) for t in before_tasks if t.state == TaskState.WAITING}
@@ -214,6 +228,12 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
         yield step
     step.effects.extend(effects)
     after_tasks = workflow.get_tasks()
+    for task in after_tasks:  # repeating timers first: each firing precedes the branch it spawns
+        left, before = _cycles_left(task), before_cycles.get(task.id)
+        if left is not None and before is not None and left < before:
+            fired = StepEvent(AuditEventType.timer_fired, task.task_spec.bpmn_id,
+                              {"name": task.task_spec.bpmn_name, "cycles_left": left})
+            events.extend([fired] * (before - left))
     finished = [t for t in after_tasks
                 if t.task_spec.bpmn_id and t.has_state(TaskState.FINISHED_MASK)
                 and before_states.get(t.id) != t.state]
@@ -221,12 +241,6 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
         event = _step_event(task)
         if event is not None:
             events.append(event)
-    for task in after_tasks:
-        left, before = _cycles_left(task), before_cycles.get(task.id)
-        if left is not None and before is not None and left < before:
-            fired = StepEvent(AuditEventType.timer_fired, task.task_spec.bpmn_id,
-                              {"name": task.task_spec.bpmn_name, "cycles_left": left})
-            events.extend([fired] * (before - left))
     changes = data_changes(before_data, current_data(workflow))
     if changes:
         events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))

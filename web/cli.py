@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -129,20 +130,21 @@ def serve(host: str, port: int) -> None:
     create_app().run(host=host, port=port, threaded=True)
 
 
-@main.command(help="Fire due timers (and, with the processes issue, messages and the outbox).")
+@main.command(help="Fire due timers, deliver messages between processes, and send the notification outbox.")
 @click.option("--once", is_flag=True, help="Handle everything due now, then exit.")
 @click.option("--interval", default=5.0, type=float, help="Seconds between polls.")
 def worker(once: bool, interval: float) -> None:
-    """Poll for due work."""
+    """Poll for due work; several workers may run at once (each timer and message is handled once)."""
     import time
 
     engine = _engine()
     while True:
-        fired = services.fire_due_timers(engine)
+        done = services.run_worker_once(engine)
         if once:
-            click.echo(f"fired timers in {fired} instance(s)")
+            click.echo(f"fired timers in {done.timers} instance(s), delivered {done.messages} message(s), "
+                       f"sent {done.notifications} notification(s)")
             return
-        if not fired:
+        if not done.busy:
             time.sleep(interval)
 
 
@@ -166,6 +168,43 @@ def audit_head() -> None:
     """Print the head."""
     seq, digest = services.chain_head(_engine())
     click.echo(f"{seq} {digest}")
+
+
+@audit.command("export", help="Export the audit trail with its hashes (to standard output).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--instance", "instance_id", type=int, default=None, help="Only this instance.")
+@click.option("--since", type=click.DateTime(), default=None, help="From this time (UTC).")
+@click.option("--until", type=click.DateTime(), default=None, help="Before this time (UTC).")
+def audit_export(fmt: str, instance_id: int | None, since: datetime | None, until: datetime | None) -> None:
+    """Stream the export."""
+    utc = {k: v.replace(tzinfo=UTC) if v else None for k, v in (("since", since), ("until", until))}
+    for line in services.export_audit(_engine(), fmt, instance_id=instance_id, **utc):
+        click.echo(line, nl=False)
+
+
+@main.command(help="Re-execute an instance from its pinned version and recorded inputs; report divergences.")
+@click.argument("instance_id", type=int, required=False)
+@click.option("--all", "all_instances", is_flag=True, help="Replay every instance, with a progress bar.")
+def replay(instance_id: int | None, all_instances: bool) -> None:
+    """Exit 1 when any instance does not follow from its recorded inputs."""
+    if instance_id is None and not all_instances:
+        raise click.UsageError("give an instance ID or --all")
+    engine = _engine()
+    auditor = Actor("cli-replay", frozenset({"auditor"}))
+    ids = services.instance_ids(engine) if all_instances else [instance_id]
+    failures = 0
+    with click.progressbar(ids, label="replaying", file=sys.stderr, hidden=not all_instances) as bar:
+        for one in bar:
+            report = _run(lambda one=one: services.replay_instance(engine, one, auditor))
+            if not report.ok:
+                failures += 1
+                click.echo(f"instance {one}: DIVERGES at seq {report.first_divergence}: {report.reason}")
+            elif not all_instances:
+                click.echo(f"instance {one}: ok ({report.steps} inputs re-applied, "
+                           f"{report.events_checked} recorded steps matched, final state identical)")
+    if all_instances:
+        click.echo(f"{len(ids) - failures} of {len(ids)} instances replay identically")
+    sys.exit(1 if failures else 0)
 
 
 def _run(call):  # type: ignore[no-untyped-def]
