@@ -60,12 +60,18 @@ def _timestamp(at: datetime) -> str:
 
 def event_hash(seq: int, at: datetime, instance_id: int | None, actor: str, role: str | None, type_: str,
                element_id: str | None, details: str, prev_hash: str) -> str:
-    """SHA-256 of one event's content and the previous event's hash."""
-    payload = canonical_json([seq, _timestamp(at), instance_id, actor, role, type_, element_id, details, prev_hash])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """SHA-256 of one event's content and the previous event's hash.
+
+    Each field is written as `<length>` U+001F `<text>` and the fields are joined by U+001E, in this order:
+    seq, at (ISO-8601 with microseconds and offset), instance_id, actor, role, type, element_id, details
+    (canonical JSON), prev_hash; absent values are empty. Unambiguous, and simple to re-implement elsewhere.
+    """
+    parts = (str(seq), _timestamp(at), "" if instance_id is None else str(instance_id), actor, role or "", type_,
+             element_id or "", details, prev_hash)
+    return hashlib.sha256("\x1e".join(f"{len(p)}\x1f{p}" for p in parts).encode("utf-8")).hexdigest()
 
 
-def record_hash(record: AuditRecord) -> str:
+def record_hash(record: Any) -> str:
     """Recompute the hash a stored record should carry."""
     return event_hash(record.seq, record.at, record.instance_id, record.actor, record.role, record.type,
                       record.element_id, record.details, record.prev_hash)
@@ -135,7 +141,7 @@ class VerifyResult:
     reason: str | None = None
 
 
-def verify_chain(records: Iterable[AuditRecord], head: AuditHeadRecord | None) -> VerifyResult:
+def verify_chain(records: Iterable[Any], head: AuditHeadRecord | None) -> VerifyResult:
     """Walk the whole chain in sequence order; detect edits, deletions, insertions and reordering."""
     expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
     for record in records:
@@ -169,15 +175,13 @@ def verify_instance(records: list[AuditRecord], predecessors: dict[int, AuditRec
     return VerifyResult(True, len(records), None)
 
 
-def iter_chain(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
-    """Every audit record in sequence order, fetched in batches."""
+def iter_chain(session: Session, batch: int = 20000) -> Iterator[Any]:
+    """Every audit row in sequence order, fetched in batches as plain rows (no ORM objects: verify is hot)."""
+    table = AuditRecord.__table__
     last = 0
     while True:
-        rows = session.execute(
-            select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
-        ).scalars().all()
+        rows = session.execute(select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
