@@ -7,17 +7,30 @@ from .model import Actor
 from .tables import InstanceRecord, TaskRecord
 
 READ_ALL_ROLES = ("auditor",)
+# Roles that act only on their own requests: a task offered to such a group belongs to the requester.
+OWNER_ROLES = frozenset({"organiser"})
+
+
+def staff_roles(actor: Actor) -> frozenset[str]:
+    """The actor's roles that reach other people's cases (every role but the owner roles)."""
+    return actor.roles - OWNER_ROLES
 
 
 def can_view_instance(actor: Actor, record: InstanceRecord, version: PinnedVersion) -> bool:
-    """The requester, auditors, and anyone holding a role that works on this process."""
+    """The requester, auditors, and staff holding a role that works on this process."""
     return (record.started_by == actor.username or actor.has_role(*READ_ALL_ROLES)
-            or bool(actor.roles & version.candidate_groups))
+            or bool(staff_roles(actor) & version.candidate_groups))
 
 
 def is_candidate(actor: Actor, task: TaskRecord) -> bool:
-    """True when the task is offered to the actor (by group or by name), whoever holds it now."""
-    return actor.username in (task.candidate_users or ()) or bool(actor.roles & set(task.candidate_groups or ()))
+    """True when the task is offered to the actor, whoever holds it now.
+
+    Staff are candidates through their roles or by name; a requester only for tasks assigned to them.
+    """
+    groups = set(task.candidate_groups or ())
+    if actor.username in (task.candidate_users or ()) or staff_roles(actor) & groups:
+        return True
+    return bool(actor.roles & OWNER_ROLES & groups) and task.assignee == actor.username
 
 
 def can_work_task(actor: Actor, task: TaskRecord) -> bool:

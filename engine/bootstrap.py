@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from . import serializer
+from .clock import now as clock_now
 from .config import Settings
 from .db import make_engine
 from .errors import ProcessNotFoundError
 from .form_loader import load_form
 from .forms import FormDefinition
 from .scripting import ScriptEngine
-from .tables import ProcessVersionRecord, utcnow
+from .tables import ProcessVersionRecord
 from .unit_of_work import UnitOfWork, make_session_factory
 
 
@@ -42,7 +43,7 @@ class PinnedVersion:
 class WorkflowEngine:
     """The wired engine: settings, database, script engine, and caches of pinned versions."""
 
-    def __init__(self, settings: Settings, db: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, db: Engine, clock: Callable[[], datetime] = clock_now) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -103,7 +104,7 @@ def _pin(record: ProcessVersionRecord) -> PinnedVersion:
         starter_groups=frozenset(record.starter_groups or ()), forms=forms)
 
 
-def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow) -> WorkflowEngine:
+def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime] = clock_now) -> WorkflowEngine:
     """Build the engine from settings (environment by default). Does not touch the database yet."""
     settings = settings or Settings.from_env()
     return WorkflowEngine(settings, make_engine(settings.database_url), clock=clock)

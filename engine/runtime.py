@@ -246,6 +246,17 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
         events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))
 
 
+def _element_id(task: SpiffTask) -> str | None:
+    """The diagram element a task stands for; SpiffWorkflow's internal wrappers (boundary-event splits) are
+    looked through to the activity they wrap."""
+    if task.task_spec.bpmn_id:
+        return task.task_spec.bpmn_id
+    for child in task.children:
+        if not isinstance(child.task_spec, BoundaryEvent):
+            return _element_id(child)
+    return None
+
+
 def _cycles_left(task: SpiffTask) -> int | None:
     """Cycles a repeating timer still has to fire (None for anything else)."""
     value = task.internal_data.get("event_value")
@@ -275,7 +286,7 @@ def _step_event(task: SpiffTask) -> StepEvent | None:
         return StepEvent(kind, spec.bpmn_id, {"message": definition.name})
     if isinstance(spec, _GATEWAYS):
         reached = TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK
-        taken = [c.task_spec.bpmn_id for c in task.children
+        taken = [_element_id(c) for c in task.children
                  if c.has_state(reached) and not c.has_state(TaskState.CANCELLED)]
         return StepEvent(AuditEventType.gateway_taken, spec.bpmn_id, {"name": spec.bpmn_name, "to": taken})
     simple = {BusinessRuleTask: AuditEventType.decision_evaluated, ScriptTask: AuditEventType.script_ran,

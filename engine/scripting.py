@@ -25,7 +25,7 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from . import working_days
+from . import lookups, process_effects, process_functions, working_days
 
 ISO_DURATION = r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
 ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
@@ -72,6 +72,17 @@ SCRIPT_FUNCTIONS: dict[str, Any] = {
     "timedelta": timedelta,
     "timezone": timezone,
 }
+# Process helpers (dates in working days, scope, speaker factors), effects and read-only look-ups.
+SCRIPT_FUNCTIONS.update({name: getattr(process_functions, name) for name in (
+    "today", "london_date", "working_days_until", "working_day_after", "end_of_day", "at_london_time", "earliest",
+    "latest", "decision_due_date", "years_after", "days_after", "is_event_in_scope", "attendance_in_person",
+    "worst_speaker_factors", "unique_codes", "ofs_category_of", "notice_rejection_reasons", "new_reference",
+    "speaker_ref")})
+SCRIPT_FUNCTIONS.update({name: getattr(process_effects, name) for name in (
+    "notify_organiser", "notify_group", "decision_notice", "appeal_notice", "out_of_scope_notice", "log_share",
+    "record_speaker_history")})
+SCRIPT_FUNCTIONS.update({name: getattr(lookups, name) for name in (
+    "past_events_of", "shareable_facts_about", "facts_summary", "facts_for_categories")})
 
 _BUILTINS = dict(safe_builtins)
 for _name in ("all", "any", "dict", "enumerate", "filter", "list", "map", "max", "min", "reversed",

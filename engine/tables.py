@@ -218,3 +218,65 @@ class OutboxRecord(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageRecord(Base):
+    """A BPMN message thrown by one instance, kept until the worker delivers it (the message outbox)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    correlation_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source_instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    target_instance_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending, delivered, unmatched
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SharingLogRecord(Base):
+    """SPEC §5 sharing log: one row per information share or refusal, inbound or outbound (auditor-visible)."""
+
+    __tablename__ = "sharing_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    direction: Mapped[str] = mapped_column(String(20), index=True)  # inbound, outbound
+    decision: Mapped[str] = mapped_column(String(30), index=True)  # shared, partial, declined, query_sent, ...
+    counterpart_org: Mapped[str] = mapped_column(String(300))
+    speaker: Mapped[str | None] = mapped_column(String(300), index=True)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    data_requested: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data_categories_shared: Mapped[list[str]] = mapped_column(JSON, default=list)
+    transmitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    transfer_method: Mapped[str | None] = mapped_column(String(100))
+    reasons: Mapped[str | None] = mapped_column(Text)
+    lawful_basis: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recorded_by: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    retention_until: Mapped[str | None] = mapped_column(String(10), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SpeakerHistoryRecord(Base):
+    """One past event of a speaker here: facts a later check or a partner's request may rely on."""
+
+    __tablename__ = "speaker_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_ref: Mapped[str] = mapped_column(String(500), index=True)
+    full_name: Mapped[str] = mapped_column(String(300))
+    affiliation: Mapped[str | None] = mapped_column(String(300))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    event_title: Mapped[str] = mapped_column(String(300))
+    event_date: Mapped[str] = mapped_column(String(10))
+    event_format: Mapped[str | None] = mapped_column(String(50))
+    decision: Mapped[str | None] = mapped_column(String(40))
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    incidents: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -119,3 +119,12 @@ def verify_audit():  # type: ignore[no-untyped-def]
         raise PermissionDeniedError("only auditors and admins may verify the audit trail")
     instance = request.args.get("instance", type=int)
     return schemas.verify_schema.dump(services.verify_audit(get_engine(), instance))
+
+
+@bp.get("/instances/<int:instance_id>/diagram.svg")
+def instance_diagram_svg(instance_id: int):  # type: ignore[no-untyped-def]
+    """The instance's diagram with completed, active and untaken elements marked."""
+    from .diagram import instance_svg  # imported here so this route can sit apart from the shared import block
+
+    svg = instance_svg(get_engine(), instance_id, current_actor())
+    return str(svg), 200, {"Content-Type": "image/svg+xml; charset=utf-8"}

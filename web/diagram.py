@@ -1,7 +1,8 @@
 """BPMN diagram to SVG, drawn on the server from the file's DI; marks completed, active and untaken elements.
 
 Only presentation attributes (no style attributes or elements), so the strict CSP applies to the SVG too.
-Each state has its own colour, line pattern and glyph, so colour is never the only cue. Imports lxml.
+Each state has its own colour, line pattern and glyph, so colour is never the only cue. Imports lxml and
+engine.services.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 from markupsafe import Markup, escape
+
+from engine import services
+from engine.bootstrap import WorkflowEngine
+from engine.model import Actor
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -52,6 +57,13 @@ def state_of(element_id: str, completed: Iterable[str], active: Iterable[str],
         if element_id in ids:
             return name
     return None
+
+
+def instance_svg(engine: WorkflowEngine, instance_id: int, actor: Actor) -> Markup:
+    """The SVG of an instance's pinned diagram with its progress marked."""
+    view = services.instance_diagram(engine, instance_id, actor)
+    return render_svg(view.source, view.completed, view.active, view.untaken,
+                      title=f"Diagram of {view.process_key} version {view.process_version}")
 
 
 def render_svg(source: str, completed: Iterable[str] = (), active: Iterable[str] = (),
@@ -166,6 +178,9 @@ def _figure(kind: str, element: etree._Element | None, x: float, y: float, w: fl
         if kind == "callActivity":
             outline += (f'<rect x="{x + 3:g}" y="{y + 3:g}" width="{w - 6:g}" height="{h - 6:g}" rx="8" '
                         f'fill="none" stroke="{style.stroke}"/>')
+        if element is not None and element.find("bpmn:multiInstanceLoopCharacteristics", NS) is not None:
+            bars = " ".join(f"M{cx + dx:g},{y + h - 16:g} v10" for dx in (-5, 0, 5))
+            outline += f'<path d="{bars}" stroke="{INK}" stroke-width="2"/>'
         return outline
     if kind == "textAnnotation":
         bracket = f"M{x + 10:g},{y:g} L{x:g},{y:g} L{x:g},{y + h:g} L{x + 10:g},{y + h:g}"
@@ -180,6 +195,9 @@ def _event_marker(element: etree._Element | None, cx: float, cy: float, r: float
         return (f'<circle cx="{cx:g}" cy="{cy:g}" r="{r - 8:g}" fill="#ffffff" stroke="{INK}"/>'
                 f'<path d="M{cx:g},{cy:g} L{cx:g},{cy - r + 11:g} M{cx:g},{cy:g} L{cx + 5:g},{cy:g}" '
                 f'stroke="{INK}"/>')
+    if element.find("bpmn:escalationEventDefinition", NS) is not None:
+        return (f'<path d="M{cx:g},{cy - 9:g} L{cx + 6:g},{cy + 8:g} L{cx:g},{cy + 2:g} L{cx - 6:g},{cy + 8:g} z" '
+                f'fill="none" stroke="{INK}"/>')
     if element.find("bpmn:messageEventDefinition", NS) is not None:
         return (f'<rect x="{cx - 8:g}" y="{cy - 5:g}" width="16" height="10" fill="#ffffff" stroke="{INK}"/>'
                 f'<path d="M{cx - 8:g},{cy - 5:g} L{cx:g},{cy + 1:g} L{cx + 8:g},{cy - 5:g}" fill="none" '

@@ -34,6 +34,12 @@ def words(value: Any) -> str:
     return WORDS.get(text, text.replace("_", " ").capitalize() if "_" in text else text)
 
 
+def sentence(value: Any) -> str:
+    """Text with its first letter in capitals and the rest untouched (Jinja's `capitalize` lowercases)."""
+    text = str(value or "")
+    return text[:1].upper() + text[1:]
+
+
 def when(value: Any) -> str:
     """A datetime (aware or ISO text) as London wall-clock text, e.g. `Tue 1 Dec 2026, 18:00`."""
     if isinstance(value, str):
@@ -133,4 +139,4 @@ def _option_labels(component: dict[str, Any], value: Any) -> Any:
 
 def register(app: Any) -> None:
     """Install the Jinja filters used by the templates."""
-    app.jinja_env.filters.update(words=words, when=when, display=display_value)
+    app.jinja_env.filters.update(words=words, when=when, display=display_value, sentence=sentence)

@@ -45,7 +45,11 @@ def register(app: Flask) -> None:
     def engine_error(exc: e.EngineError):  # type: ignore[no-untyped-def]
         status, code = next(((s, c) for cls, s, c in STATUS if isinstance(exc, cls)), (500, "engine_error"))
         if _is_api():
-            return error_response(status, exc.code if status not in (422, 500) else code, exc.message, exc.fields)
+            body, status = error_response(status, exc.code if status not in (422, 500) else code, exc.message,
+                                          exc.fields)
+            if status == 401:  # RFC 6750: name the scheme the API accepts
+                body.headers["WWW-Authenticate"] = 'Bearer realm="campusflow"'
+            return body, status
         if status == 401:
             return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
         return error_page(status, exc.message)

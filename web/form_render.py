@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .display import markdown_text
 from .form_data import Raw, field_name, is_readonly
@@ -48,9 +48,16 @@ def render_form(schema: Mapping[str, Any], raw: Raw, errors: Errors | None = Non
     renderer = _Renderer(raw, errors or {}, context or {})
     html = renderer.scope(schema.get("components") or [], "")
     rendered = set(renderer.labels)
-    summary = [ErrorLink(field_id(name) if name in rendered else None, renderer.labels.get(name, "Form"), message)
+    summary = [ErrorLink(field_id(name) if name in rendered else None, _summary_label(renderer.labels, name), message)
                for name, messages in renderer.ordered_errors() for message in messages]
     return RenderedForm(html, summary)
+
+
+def _summary_label(labels: Mapping[str, str], name: str) -> str:
+    """A field's label, prefixed with its list item's (`Speaker 2: Affiliation`) so the summary is unambiguous."""
+    item = re.match(r"(.*\[[0-9]+\])\.", name)
+    label = labels.get(name, "Form")
+    return f"{labels[item.group(1)]}: {label}" if item and item.group(1) in labels else label
 
 
 class _Renderer:

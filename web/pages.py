@@ -12,7 +12,7 @@ from engine.bootstrap import WorkflowEngine
 from engine.errors import InvalidDataError, PermissionDeniedError, ProcessNotFoundError
 from engine.model import OUTCOME_FIELDS, Actor, AuditEntry, ProcessView, TaskView
 
-from .display import SummaryRow, display_value, summary_rows, when, words
+from .display import SummaryRow, display_value, sentence, summary_rows, when, words
 from .form_data import Raw, flatten, parse_post
 
 DUE_SOON = timedelta(days=2)
@@ -20,6 +20,7 @@ GROUP_WORDS = {"organiser": "you (the organiser)", "events_office": "the events 
                "prevent_lead": "the Prevent lead", "senior_officer": "a senior officer",
                "appeal_officer": "the appeal officer", "dpo": "the data protection officer"}
 T = TypeVar("T")
+NO_FORM: dict[str, Any] = {"components": []}
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,15 @@ class FormOutcome(Generic[T]):
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def submit_form(schema: Mapping[str, Any], posted: Mapping[str, list[str]], call: Callable[[dict], T]) -> FormOutcome[T]:
+def initial_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any] | None) -> FormOutcome[Any]:
+    """A form as first shown: the engine's current data (or the form's defaults) and no errors."""
+    return FormOutcome(None, flatten((schema or NO_FORM).get("components") or [], data or {}))
+
+
+def submit_form(schema: Mapping[str, Any] | None, posted: Mapping[str, list[str]],
+                call: Callable[[dict], T]) -> FormOutcome[T]:
     """Convert the post; an add/remove button re-renders, otherwise call the service and keep its field errors."""
-    components = schema.get("components") or []
+    components = (schema or NO_FORM).get("components") or []
     action = (posted.get("_action") or ["submit"])[0]
     data = parse_post(components, posted, action)
     if action != "submit":
@@ -129,7 +136,8 @@ def case_context(engine: WorkflowEngine, actor: Actor, process_key: str, data: M
         ("risk_level", "Risk level"), ("risk_score", "Risk score"), ("required_mitigations", "Required mitigations"),
         ("notice_working_days", "Notice (working days)")) if key in data]
     decisions = [Decision(str(e.details.get("name") or e.element_id), e.actor, e.at,
-                          [(words(k).capitalize(), display_value(v)) for k, v in (e.details.get("data") or {}).items()])
+                          [(sentence(words(k)), display_value(v)) for k, v in (e.details.get("data") or {}).items()
+                           if v not in (None, "", [])])
                  for e in history if e.type == "task_completed"]
     return CaseContext(summary_rows(schema, data), risk, decisions)
 
@@ -151,16 +159,17 @@ def my_requests(engine: WorkflowEngine, actor: Actor) -> list[RequestRow]:
     rows = []
     for item in services.list_my_requests(engine, actor):
         summary, instance = item.instance.summary, item.instance
-        outcome = [(words(k).capitalize(), display_value(summary[k])) for k in OUTCOME_FIELDS if k in summary]
+        outcome = [(sentence(words(k)), display_value(summary[k])) for k in OUTCOME_FIELDS
+                   if summary.get(k) not in (None, "", [])]
         mine = [t for t in item.open_tasks if t.assignee == actor.username or actor.username in t.candidate_users
                 or (t.assignee is None and actor.has_role(*t.candidate_groups))]
         rows.append(RequestRow(instance.id, str(summary.get("title") or f"{instance.process_key} #{instance.id}"),
-                               words(instance.status), outcome, next_step(instance.status, instance.ended_at,
-                                                                          item.open_tasks), mine))
+                               words(instance.status), outcome,
+                               next_step(instance.status, instance.ended_at, item.open_tasks, actor), mine))
     return rows
 
 
-def next_step(status: str, ended_at: datetime | None, tasks: tuple[TaskView, ...]) -> str:
+def next_step(status: str, ended_at: datetime | None, tasks: tuple[TaskView, ...], actor: Actor) -> str:
     """What happens next, in one sentence."""
     if status != "running":
         return f"Nothing more to do: finished {when(ended_at)}." if ended_at else "Nothing more to do."
@@ -168,7 +177,8 @@ def next_step(status: str, ended_at: datetime | None, tasks: tuple[TaskView, ...
         return "The system is processing the request; nobody needs to act yet."
     parts = []
     for task in tasks:
-        who = task.assignee or " or ".join(GROUP_WORDS.get(g, words(g)) for g in task.candidate_groups) or "you"
+        who = ("you" if task.assignee == actor.username else task.assignee) or \
+            " or ".join(GROUP_WORDS.get(g, words(g)) for g in task.candidate_groups) or "you"
         due = f", due {when(task.due_at)}" if task.due_at else ""
         parts.append(f"{task.name}: waiting for {who}{due}")
     return "; ".join(parts) + "."

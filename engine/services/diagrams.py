@@ -60,6 +60,7 @@ def instance_diagram(engine: WorkflowEngine, instance_id: int, actor: Actor) -> 
         rows = uow.session.execute(select(AuditRecord.type, AuditRecord.element_id, AuditRecord.details)
                                    .where(AuditRecord.instance_id == instance_id)
                                    .order_by(AuditRecord.seq)).all()
+        process_key = record.process_key
     file_name, source = bpmn_source(version)
     tasks = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id]
     completed = {t.task_spec.bpmn_id for t in tasks if t.has_state(TaskState.COMPLETED)}
@@ -68,9 +69,9 @@ def instance_diagram(engine: WorkflowEngine, instance_id: int, actor: Actor) -> 
               or (t.has_state(TaskState.WAITING) and not isinstance(t.task_spec, BoundaryEvent))}
     cancelled = {t.task_spec.bpmn_id for t in tasks if t.has_state(TaskState.CANCELLED)} - completed - active
     taken = _gateway_targets(rows)
-    flows, gateways = _flows(source, record.process_key)
+    flows, gateways = _flows(source, process_key)
     done_flows, untaken = _mark_flows(flows, gateways, completed, active, cancelled, taken)
-    return DiagramView(instance_id=record.id, process_key=record.process_key, process_version=version.version,
+    return DiagramView(instance_id=instance_id, process_key=process_key, process_version=version.version,
                        file_name=file_name, source=source, completed=frozenset(completed | done_flows),
                        active=frozenset(active), untaken=frozenset(untaken))
 

@@ -110,7 +110,8 @@ def list_instances(engine: WorkflowEngine, actor: Actor, *, process: str | None 
 
 def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> list[str]:
     ids = uow.session.execute(select(ProcessVersionRecord.id)).scalars()
-    return sorted({v.key for v in (engine.pinned_version(uow, i) for i in ids) if actor.roles & v.candidate_groups})
+    staff = access.staff_roles(actor)
+    return sorted({v.key for v in (engine.pinned_version(uow, i) for i in ids) if staff & v.candidate_groups})
 
 
 def instance_history(engine: WorkflowEngine, instance_id: int, actor: Actor) -> list[AuditEntry]:

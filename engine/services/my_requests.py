@@ -31,8 +31,8 @@ def list_my_requests(engine: WorkflowEngine, actor: Actor, *, limit: int = 200) 
         ids = [record.id for record, _ in rows]
         tasks: dict[int, list[TaskView]] = {}
         if ids:
-            for task in uow.session.execute(select(TaskRecord).where(TaskRecord.instance_id.in_(ids))
-                                            .order_by(TaskRecord.due_at, TaskRecord.created_at)).scalars():
+            open_tasks = select(TaskRecord).where(TaskRecord.instance_id.in_(ids), TaskRecord.status == "open")
+            for task in uow.session.execute(open_tasks.order_by(TaskRecord.due_at, TaskRecord.created_at)).scalars():
                 tasks.setdefault(task.instance_id, []).append(task_view(task))
         return [MyRequest(InstanceSummary(id=r.id, process_key=r.process_key, process_version=number,
                                           status=r.status, started_by=r.started_by, started_at=r.started_at,

@@ -10,7 +10,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy import select
 
-from .. import runtime, serializer
+from .. import messaging, runtime, serializer
+from ..access import OWNER_ROLES
 from ..audit import AuditEventType
 from ..bootstrap import PinnedVersion, WorkflowEngine
 from ..effects import Effect
@@ -20,7 +21,8 @@ from ..runtime import Step
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
 from ..unit_of_work import UnitOfWork
 
-SUMMARY_FIELDS = ("title", "event_type", "start_at", "venue", *OUTCOME_FIELDS)
+SUMMARY_FIELDS = ("title", "event_type", "start_at", "venue", *OUTCOME_FIELDS,
+                  "decided_on", "final_decision_on", "ofs_category", "withdrawn", "appeal_outcome")
 
 
 EffectHandler = Callable[[WorkflowEngine, UnitOfWork, InstanceRecord, Effect, Actor], None]
@@ -45,6 +47,7 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
     for event in step.events:
         uow.audit.append(event.type, record.id, actor.username, role=actor.primary_role,
                          element_id=event.element_id or None, **event.details)
+    thrown = messaging.thrown_effects(workflow)  # before the dump: get_events() clears what is stored
     record.state = serializer.dumps(workflow)
     data = runtime.current_data(workflow)
     record.summary = {k: data[k] for k in SUMMARY_FIELDS if k in data}
@@ -54,7 +57,7 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
         uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
                          outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
     open_rows = sync_open_tasks(engine, uow, record, workflow, now)
-    for effect in step.effects:
+    for effect in [*step.effects, *thrown]:
         handler = EFFECT_HANDLERS.get(effect.kind)
         if handler is None:
             raise ScriptTaskError(f"no handler for effect {effect.kind!r}", element_id=effect.element_id)
@@ -93,6 +96,8 @@ def _task_row(workflow: BpmnWorkflow, task: SpiffTask, record: InstanceRecord, n
     assignee = ext.get("assignee")
     if assignee and "{" in assignee:
         assignee = runtime.evaluate_task_expression(workflow, task, assignee, {"initiator": record.started_by})
+    if not assignee and OWNER_ROLES & set(groups):
+        assignee = record.started_by  # a requester's own step (accept conditions, appeal...) is theirs alone
     row = TaskRecord(
         id=str(task.id), instance_id=record.id, process_key=record.process_key, element_id=spec.bpmn_id,
         name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form_id=ext.get("formRef") or ext.get("formKey"),

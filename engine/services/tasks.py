@@ -33,7 +33,7 @@ def list_tasks(engine: WorkflowEngine, actor: Actor, scope: str = "all", *, proc
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     with engine.new_uow(readonly=True) as uow:
         offered = select(TaskCandidateRecord.task_id).where(or_(
-            (TaskCandidateRecord.kind == "group") & TaskCandidateRecord.value.in_(sorted(actor.roles)),
+            (TaskCandidateRecord.kind == "group") & TaskCandidateRecord.value.in_(sorted(access.staff_roles(actor))),
             (TaskCandidateRecord.kind == "user") & (TaskCandidateRecord.value == actor.username)))
         mine = TaskRecord.assignee == actor.username
         groups = TaskRecord.id.in_(offered) & or_(TaskRecord.assignee.is_(None), mine)

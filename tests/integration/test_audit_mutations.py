@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from builders import EVENTS_OFFICE, ORGANISER, event_request
 from sqlalchemy import select
 
-from builders import EVENTS_OFFICE, ORGANISER, event_request
 from engine import services
 from engine.audit import verify_chain
 from engine.tables import AuditHeadRecord, AuditRecord

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from builders import AUDITOR
+from lxml import etree
 
 from engine import services
 from engine.bootstrap import WorkflowEngine, bootstrap
@@ -21,9 +22,7 @@ from engine.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = "processes/event_approval.bpmn"
 _SCRIPT = shutil.which("campusflow", path=str(Path(sys.executable).parent)) or shutil.which("campusflow")
-COMMAND = (
-    [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())"]
-)
+COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())"]
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -40,9 +39,7 @@ def cli(database_file: Path) -> Run:
     env.update(CAMPUSFLOW_DATABASE_URL=f"sqlite:///{database_file}", CAMPUSFLOW_SECRET_KEY="cli-test")
 
     def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*COMMAND, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-        )
+        return subprocess.run([*COMMAND, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
     return run
 
@@ -85,7 +82,8 @@ def test_db_upgrade_and_deploy_register_each_process_once(cli, reader):
     assert second.returncode == 0, second.stderr
     assert "unchanged event_approval" in second.stdout
     assert "deployed event_approval" not in second.stdout
-    assert versions(reader()) == [("event_approval", 1)]
+    assert ("event_approval", 1) in versions(reader())
+    assert all(version == 1 for _, version in versions(reader()))
 
 
 def test_db_upgrade_twice_is_harmless(cli):
@@ -116,9 +114,7 @@ def test_users_add_with_several_roles_and_a_password_prints_no_password(deployed
 
     assert added.returncode == 0, added.stderr
     assert "password:" not in added.stdout
-    assert services.authenticate_password(reader(), "pat", "s3cret-pw").roles == frozenset(
-        {"security", "prevent_lead"}
-    )
+    assert services.authenticate_password(reader(), "pat", "s3cret-pw").roles == frozenset({"security", "prevent_lead"})
 
 
 def test_users_add_with_an_unknown_role_exits_1_and_adds_nobody(deployed_cli, reader):
@@ -192,66 +188,118 @@ def test_every_spec_command_has_help(cli, command):
     assert " ".join(command) in result.stdout.splitlines()[0]
 
 
-BREAKS = {
-    "user task form unknown": (
-        BPMN,
-        'camunda:formRef="review_decision"',
-        'camunda:formRef="review_decison"',
-        "review_request",
-    ),
-    "start form unknown": (
-        BPMN,
-        'camunda:formRef="event_request"',
-        'camunda:formRef="event_requests"',
-        "request_submitted",
-    ),
-    "candidate group not a role": (
-        BPMN,
-        'camunda:candidateGroups="events_office"',
-        'camunda:candidateGroups="events_team"',
-        "review_request",
-    ),
-    "condition syntax error": (
-        BPMN,
-        'decision == "rejected"</bpmn:conditionExpression>',
-        'decision === "rejected"</bpmn:conditionExpression>',
-        "flow_rejected",
-    ),
-    "timer neither ISO nor Python": (BPMN, ">P10D<", ">ten working days<", "review_overdue"),
-    "script syntax error": (BPMN, "risk_score = (", "risk_score = ((", "score_risk"),
-    "decision cell not Python": (
-        "processes/risk_band.dmn",
-        "<text>&lt;= 2</text>",
-        "<text>at most two</text>",
-        "UnaryTests_low_risk_score",
-    ),
-    "malformed XML": (BPMN, "</bpmn:process>", "", None),
-    "form not JSON": ("forms/review_decision.form", '"components"', "components", None),
+BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+CAMUNDA_NS = "{http://camunda.org/schema/1.0/bpmn}"
+
+
+def _edit_xml(path: Path, change: Callable[[etree._Element], str]) -> str:
+    """Apply `change` to the parsed document, write it back, and return the element id it names."""
+    doc = etree.parse(str(path))
+    element_id = change(doc.getroot())
+    doc.write(str(path), xml_declaration=True, encoding="UTF-8")
+    return element_id
+
+
+def _first(root: etree._Element, path: str) -> etree._Element:
+    found = root.find(f".//{path}")
+    assert found is not None, f"the process no longer has {path}; update this test's breaks"
+    return found
+
+
+def _user_task_form(root: etree._Element) -> str:
+    task = _first(root, f"{BPMN_NS}userTask")
+    task.set(f"{CAMUNDA_NS}formRef", "no_such_form")
+    return task.get("id")
+
+
+def _start_form(root: etree._Element) -> str:
+    start = _first(root, f"{BPMN_NS}startEvent[@{CAMUNDA_NS}formRef]")
+    start.set(f"{CAMUNDA_NS}formRef", "no_such_start_form")
+    return start.get("id")
+
+
+def _candidate_group(root: etree._Element) -> str:
+    task = _first(root, f"{BPMN_NS}userTask")
+    task.set(f"{CAMUNDA_NS}candidateGroups", "events_team")
+    return task.get("id")
+
+
+def _condition(root: etree._Element) -> str:
+    condition = _first(root, f"{BPMN_NS}conditionExpression")
+    condition.text = 'decision === "rejected"'
+    return condition.getparent().get("id")
+
+
+def _timer(root: etree._Element) -> str:
+    definition = _first(root, f"{BPMN_NS}timerEventDefinition")
+    (value,) = [child for child in definition if isinstance(child.tag, str)]
+    value.text = "ten working days"
+    return definition.getparent().get("id")
+
+
+def _script(root: etree._Element) -> str:
+    task = _first(root, f"{BPMN_NS}scriptTask")
+    script = _first(task, f"{BPMN_NS}script")
+    script.text = (script.text or "") + "\nrisk_score = (("
+    return task.get("id")
+
+
+def _dmn_cell(root: etree._Element) -> str:
+    entry = _first(root, "{*}inputEntry")
+    _first(entry, "{*}text").text = "at most two"
+    return entry.get("id")
+
+
+def _break_bpmn(change: Callable[[etree._Element], str]) -> Callable[[Path], tuple[str, str | None]]:
+    return lambda copy: (BPMN, _edit_xml(copy / BPMN, change))
+
+
+def _break_dmn(copy: Path) -> tuple[str, str | None]:
+    return "processes/risk_band.dmn", _edit_xml(copy / "processes/risk_band.dmn", _dmn_cell)
+
+
+def _break_xml(copy: Path) -> tuple[str, str | None]:
+    path = copy / BPMN
+    path.write_text(path.read_text(encoding="utf-8").replace("</bpmn:definitions>", ""), encoding="utf-8")
+    return BPMN, None
+
+
+def _break_form(copy: Path) -> tuple[str, str | None]:
+    path = copy / "forms/review_decision.form"
+    path.write_text(path.read_text(encoding="utf-8").replace("{", "", 1), encoding="utf-8")
+    return "forms/review_decision.form", None
+
+
+BREAKS: dict[str, Callable[[Path], tuple[str, str | None]]] = {
+    "user task form unknown": _break_bpmn(_user_task_form),
+    "start form unknown": _break_bpmn(_start_form),
+    "candidate group not a role": _break_bpmn(_candidate_group),
+    "condition syntax error": _break_bpmn(_condition),
+    "timer neither ISO nor Python": _break_bpmn(_timer),
+    "script syntax error": _break_bpmn(_script),
+    "decision cell not Python": _break_dmn,
+    "malformed XML": _break_xml,
+    "form not JSON": _break_form,
 }
 
 
-@pytest.mark.parametrize("file, old, new, element_id", BREAKS.values(), ids=BREAKS.keys())
+@pytest.mark.parametrize("breaks", BREAKS.values(), ids=BREAKS.keys())
 def test_a_broken_definition_is_refused_naming_file_and_element_and_nothing_is_deployed(
-    deployed_cli, reader, tmp_path, file, old, new, element_id
+    deployed_cli, reader, tmp_path, breaks
 ):
     copy = tmp_path / "copy"
     for folder in ("processes", "forms"):
         shutil.copytree(ROOT / folder, copy / folder)
-    target = copy / file
-    source = target.read_text(encoding="utf-8")
-    assert old in source, f"the fixture no longer matches {file}"
-    # Also change a harmless byte in the BPMN so that a deploy that ignored the error would be a new version.
-    target.write_text(source.replace(old, new, 1), encoding="utf-8")
-    if file != BPMN:
-        bpmn = copy / BPMN
-        bpmn.write_text(bpmn.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    file, element_id = breaks(copy)
+    before = versions(reader())
 
     result = deployed_cli("deploy", str(copy / "processes"), "--forms", str(copy / "forms"))
 
     assert result.returncode == 1, result.stdout
     assert file in result.stderr
     if element_id:
-        assert element_id in result.stderr
+        assert f"[{element_id}]" in result.stderr
     assert "nothing was deployed" in result.stderr
     assert "deployed event_approval" not in result.stdout
-    assert versions(reader()) == [("event_approval", 1)]
+    assert versions(reader()) == before
+    assert ("event_approval", 1) in before

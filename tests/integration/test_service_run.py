@@ -41,9 +41,11 @@ def test_low_risk_request_is_approved_by_the_events_office(deployed):
     _state_round_trip(deployed, view.id)
     done = services.complete_task(deployed, task.id, {"decision": "approved"}, EVENTS_OFFICE)
     _state_round_trip(deployed, view.id)
-    assert done.status == "completed" and done.outcome["decision"] == "approved" and done.open_tasks == ()
+    # approved without conditions: nothing is left for the events office; the request waits for the event
+    assert done.status == "running" and done.outcome["decision"] == "approved"
+    assert services.list_tasks(deployed, EVENTS_OFFICE) == []
     types = [e.type for e in services.instance_history(deployed, view.id, AUDITOR)]
-    assert types[0] == "instance_started" and types[-1] == "instance_completed"
+    assert types[0] == "instance_started"
     for expected in ("script_ran", "decision_evaluated", "task_ready", "task_claimed", "task_completed",
                      "gateway_taken", "data_changed"):
         assert expected in types
@@ -59,8 +61,10 @@ def test_rejection_needs_a_category_and_reasons(deployed):
     done = services.complete_task(deployed, task.id, {
         "decision": "rejected", "rejection_reason_category": "health_and_safety",
         "decision_reasons": "The venue cannot hold the audience safely and no other room is free."}, EVENTS_OFFICE)
-    assert done.status == "completed" and done.outcome["rejection_reason_category"] == "health_and_safety"
-    assert view.id == done.id
+    assert done.outcome["rejection_reason_category"] == "health_and_safety" and view.id == done.id
+    # the appeal window opens: the organiser's own step, offered to nobody else
+    assert [t.element_id for t in done.open_tasks] == ["lodge_appeal"]
+    assert done.open_tasks[0].assignee == ORGANISER.username
 
 
 def test_gateway_records_the_branch_it_took(deployed):
@@ -68,8 +72,9 @@ def test_gateway_records_the_branch_it_took(deployed):
     [task] = services.list_tasks(deployed, EVENTS_OFFICE)
     services.complete_task(deployed, task.id, {"decision": "rejected", "rejection_reason_category": "procedural",
                                                "decision_reasons": "Too late to assess."}, EVENTS_OFFICE)
-    gateways = [e for e in services.instance_history(deployed, view.id, AUDITOR) if e.type == "gateway_taken"]
-    assert gateways[-1].details["to"] == ["request_rejected"]
+    taken = {e.element_id: e.details["to"] for e in services.instance_history(deployed, view.id, AUDITOR)
+             if e.type == "gateway_taken"}
+    assert taken["outcome_check"] == ["lodge_appeal"]
 
 
 def test_user_without_the_candidate_group_is_refused_and_nothing_changes(deployed):
@@ -121,6 +126,22 @@ def test_claimed_task_is_held_against_other_candidates(deployed):
         services.complete_task(deployed, task.id, {"decision": "approved"}, colleague)
     services.unclaim_task(deployed, task.id, EVENTS_OFFICE)
     assert [t.id for t in services.list_tasks(deployed, colleague, "groups")] == [task.id]
+
+
+def test_an_organisers_own_step_is_offered_to_nobody_else(deployed):
+    other = Actor("oscar", frozenset({"organiser"}))
+    services.start_instance(deployed, "event_approval", event_request(), ORGANISER)
+    [task] = services.list_tasks(deployed, EVENTS_OFFICE)
+    done = services.complete_task(deployed, task.id, {
+        "decision": "rejected", "rejection_reason_category": "procedural", "decision_reasons": "Too late."},
+        EVENTS_OFFICE)
+    [appeal] = done.open_tasks
+    assert [t.id for t in services.list_tasks(deployed, ORGANISER)] == [appeal.id]
+    assert services.list_tasks(deployed, other) == []
+    for call in (lambda: services.get_task(deployed, appeal.id, other),
+                 lambda: services.claim_task(deployed, appeal.id, other)):
+        with pytest.raises(PermissionDeniedError):
+            call()
 
 
 def test_organisers_see_only_their_own_requests(deployed):

@@ -9,9 +9,11 @@ import pytest
 from builders import AUDITOR, EVENTS_OFFICE, event_request
 
 from engine import services
+from engine.model import Actor
 
 API = "/api/v1"
 START = f"{API}/processes/event_approval/instances"
+REJECTION = {"decision": "rejected", "rejection_reason_category": "other", "decision_reasons": "Double-booked."}
 
 
 @pytest.fixture
@@ -55,9 +57,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict[str, li
     assert isinstance(body["error"], str) and body["error"]
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["fields"], dict)
-    assert all(
-        isinstance(m, list) and m and all(isinstance(s, str) for s in m) for m in body["fields"].values()
-    )
+    assert all(isinstance(m, list) and m and all(isinstance(s, str) for s in m) for m in body["fields"].values())
     if code is not None:
         assert body["error"] == code
     return body["fields"]
@@ -131,9 +131,7 @@ def test_a_missing_or_wrong_token_is_401(client, users, running, snapshot, heade
 
 
 def test_an_unauthenticated_request_is_401_even_when_its_body_is_malformed(client, running):
-    assert_error(
-        client.post(START, data="{not json", content_type="application/json"), 401, "unauthenticated"
-    )
+    assert_error(client.post(START, data="{not json", content_type="application/json"), 401, "unauthenticated")
     assert_error(
         client.post(f"{API}/tasks/{task_of(running)}/complete", data="[]", content_type="application/json"),
         401,
@@ -141,9 +139,15 @@ def test_an_unauthenticated_request_is_401_even_when_its_body_is_malformed(clien
     )
 
 
-def test_a_user_outside_the_candidate_group_may_not_claim_or_complete_the_task(
-    client, users, running, snapshot
-):
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token"}])
+def test_a_401_names_the_bearer_scheme_in_www_authenticate(client, headers):
+    response = client.get(f"{API}/processes", headers=headers)
+
+    assert_error(response, 401, "unauthenticated")
+    assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+def test_a_user_outside_the_candidate_group_may_not_claim_or_complete_the_task(client, users, running, snapshot):
     before = snapshot()
     task_id = task_of(running)
 
@@ -174,6 +178,22 @@ def test_an_organiser_may_not_read_another_organisers_request(client, users, run
     assert snapshot() == before
 
 
+def test_an_organiser_may_not_open_or_take_another_organisers_task(client, users, running, deployed, snapshot):
+    rejected = client.post(f"{API}/tasks/{task_of(running)}/complete", json={"data": REJECTION}, headers=users["evan"])
+    (appeal,) = [t for t in rejected.json["open_tasks"] if t["assignee"] == "olivia"]
+    before = snapshot()
+
+    opened = client.get(f"{API}/tasks/{appeal['id']}", headers=users["oscar"])
+    claimed = client.post(f"{API}/tasks/{appeal['id']}/claim", headers=users["oscar"])
+    done = client.post(f"{API}/tasks/{appeal['id']}/complete", json={"data": {}}, headers=users["oscar"])
+
+    assert_error(opened, 403, "forbidden")
+    assert {claimed.status_code, done.status_code} <= {403, 409}
+    assert snapshot() == before
+    olivia = Actor("olivia", frozenset({"organiser"}))
+    assert [(t.id, t.assignee) for t in services.list_tasks(deployed, olivia, "mine")] == [(appeal["id"], "olivia")]
+
+
 def test_a_role_that_may_not_start_the_process_gets_403_and_no_instance(client, users, snapshot):
     before = snapshot()
 
@@ -199,11 +219,7 @@ def test_an_unknown_process_instance_task_or_form_is_404(client, users, running,
     headers = users["olivia"] if "processes" in path else users["evan"]
     body = {"data": event_request()} if "processes" in path else {"data": {"decision": "approved"}}
 
-    response = (
-        client.post(path, json=body, headers=headers)
-        if method == "post"
-        else client.get(path, headers=headers)
-    )
+    response = client.post(path, json=body, headers=headers) if method == "post" else client.get(path, headers=headers)
 
     assert_error(response, 404)
     assert snapshot() == before
@@ -224,14 +240,12 @@ def test_completing_a_task_that_was_already_completed_is_409(client, users, runn
     assert_error(again, 409)
     assert snapshot() == before
     instance = services.get_instance(deployed, running["id"], AUDITOR)
-    assert (instance.status, instance.outcome["decision"]) == ("completed", "approved")
+    assert (instance.status, instance.outcome["decision"]) == (first.json["status"], "approved")
     history = services.instance_history(deployed, running["id"], AUDITOR)
     assert [e.details["task_id"] for e in history if e.type == "task_completed"] == [task_id]
 
 
-def test_claiming_a_task_someone_else_holds_is_409_and_keeps_the_holder(
-    client, users, auth, running, snapshot
-):
+def test_claiming_a_task_someone_else_holds_is_409_and_keeps_the_holder(client, users, auth, running, snapshot):
     colleague = auth("eve", "events_office")
     task_id = task_of(running)
     assert client.post(f"{API}/tasks/{task_id}/claim", headers=users["evan"]).status_code == 200
@@ -239,9 +253,7 @@ def test_claiming_a_task_someone_else_holds_is_409_and_keeps_the_holder(
 
     claim = client.post(f"{API}/tasks/{task_id}/claim", headers=colleague)
     release = client.post(f"{API}/tasks/{task_id}/unclaim", headers=colleague)
-    finish = client.post(
-        f"{API}/tasks/{task_id}/complete", json={"data": {"decision": "approved"}}, headers=colleague
-    )
+    finish = client.post(f"{API}/tasks/{task_id}/complete", json={"data": {"decision": "approved"}}, headers=colleague)
 
     for response in (claim, release, finish):
         assert_error(response, 409, "conflict")
@@ -286,9 +298,7 @@ INVALID_STARTS = {
 def test_invalid_start_data_is_422_naming_each_bad_field(client, users, snapshot, data, bad):
     before = snapshot()
 
-    fields = assert_error(
-        client.post(START, json={"data": data}, headers=users["olivia"]), 422, "invalid_data"
-    )
+    fields = assert_error(client.post(START, json={"data": data}, headers=users["olivia"]), 422, "invalid_data")
 
     assert set(fields) == bad
     assert snapshot() == before
@@ -322,9 +332,7 @@ INVALID_REVIEWS = {
 
 
 @pytest.mark.parametrize("data, bad", INVALID_REVIEWS.values(), ids=INVALID_REVIEWS.keys())
-def test_invalid_task_data_is_422_and_the_task_stays_open(
-    client, users, running, deployed, snapshot, data, bad
-):
+def test_invalid_task_data_is_422_and_the_task_stays_open(client, users, running, deployed, snapshot, data, bad):
     task_id = task_of(running)
     assert client.post(f"{API}/tasks/{task_id}/claim", headers=users["evan"]).status_code == 200
     before = snapshot()
