@@ -9,11 +9,18 @@ from .tables import InstanceRecord, TaskRecord
 READ_ALL_ROLES = ("auditor",)
 # Roles that act only on their own requests: a task offered to such a group belongs to the requester.
 OWNER_ROLES = frozenset({"organiser"})
+# Roles that never do task work (SPEC §2): auditors only read; admins manage users and deployments.
+NO_TASK_ROLES = frozenset({"auditor", "admin"})
 
 
 def staff_roles(actor: Actor) -> frozenset[str]:
-    """The actor's roles that reach other people's cases (every role but the owner roles)."""
-    return actor.roles - OWNER_ROLES
+    """The actor's roles that reach other people's cases (neither owner roles nor the no-task roles)."""
+    return actor.roles - OWNER_ROLES - NO_TASK_ROLES
+
+
+def is_read_only(actor: Actor) -> bool:
+    """True for an actor who may change no case at all (an auditor, or an admin, holding no working role)."""
+    return bool(actor.roles) and actor.roles <= NO_TASK_ROLES and "auditor" in actor.roles
 
 
 def can_view_instance(actor: Actor, record: InstanceRecord, version: PinnedVersion) -> bool:

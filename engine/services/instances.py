@@ -14,14 +14,22 @@ from ..errors import InstanceNotFoundError, InvalidDataError, PermissionDeniedEr
 from ..model import OUTCOME_FIELDS, Actor, AuditEntry, InstanceSummary, InstanceView
 from ..tables import AuditRecord, InstanceRecord, ProcessVersionRecord, TaskRecord
 from ..unit_of_work import UnitOfWork
+from . import idempotency
 from .deployments import can_start
 from .progress import save_progress, task_view
 
 
 def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: Actor,
-                   business_key: str | None = None) -> InstanceView:
-    """Validate the start form, start the newest version of `process_key` and run it until it needs input."""
+                   business_key: str | None = None, *, idempotency_key: str | None = None) -> InstanceView:
+    """Validate the start form, start the newest version of `process_key` and run it until it needs input.
+
+    With `idempotency_key`, a retry of the same request returns the instance the first one started.
+    """
+    scope, digest = f"start:{process_key}", idempotency.request_digest(f"start:{process_key}", [data, business_key])
     with engine.new_uow() as uow:
+        if idempotency_key and (done := idempotency.find_previous(uow, actor.username, idempotency_key, scope,
+                                                                  digest)) is not None:
+            return current_view(engine, uow, done, actor)
         version = engine.latest_version(uow, process_key)
         if not can_start(version, actor):
             raise PermissionDeniedError(f"you may not start {process_key!r}")
@@ -38,8 +46,16 @@ def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: A
         with runtime.tracking(workflow) as step:
             runtime.start(workflow, clean)
         open_rows = save_progress(engine, uow, record, workflow, version, actor, step)
+        if idempotency_key:
+            idempotency.remember(uow, actor.username, idempotency_key, scope, digest, record.id)
         uow.commit()
         return _view(engine, uow, record, version, workflow, open_rows)
+
+
+def current_view(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int, actor: Actor) -> InstanceView:
+    """The instance as it is now (an idempotent replay: no audit, no change)."""
+    record, version = load_visible(engine, uow, instance_id, actor)
+    return _view(engine, uow, record, version, engine.load_workflow(record.state, version))
 
 
 def _validate_start_data(version: PinnedVersion, data: Any, engine: WorkflowEngine) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from .. import messaging, runtime, serializer
 from ..access import OWNER_ROLES
@@ -76,16 +76,26 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
             row.status = "completed" if row.completed_by else "cancelled"
             row.closed_at = now
     open_rows = [row for task_id, row in rows.items() if task_id in ready]
-    for task_id, task in ready.items():
-        if task_id not in rows:
-            row = _task_row(workflow, task, record, now)
-            open_rows.append(row)
-            uow.session.add(row)
-            uow.audit.append(AuditEventType.task_ready, record.id, "system", role="system",
-                             element_id=row.element_id, task_id=task_id, name=row.name,
-                             candidate_groups=row.candidate_groups, assignee=row.assignee,
-                             due_at=row.due_at.isoformat() if row.due_at else None)
+    new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
+    if new_rows:
+        # Core inserts (one statement per table): the rows are returned detached, for views only.
+        uow.session.execute(insert(TaskRecord), [_columns(row) for row in new_rows])
+        candidates = [{"task_id": row.id, "kind": kind, "value": value} for row in new_rows
+                      for kind, values in (("group", row.candidate_groups), ("user", row.candidate_users))
+                      for value in values]
+        if candidates:
+            uow.session.execute(insert(TaskCandidateRecord), candidates)
+    for row in new_rows:
+        open_rows.append(row)
+        uow.audit.append(AuditEventType.task_ready, record.id, "system", role="system",
+                         element_id=row.element_id, task_id=row.id, name=row.name,
+                         candidate_groups=row.candidate_groups, assignee=row.assignee,
+                         due_at=row.due_at.isoformat() if row.due_at else None)
     return open_rows
+
+
+def _columns(row: TaskRecord) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in TaskRecord.__table__.columns}
 
 
 def _task_row(workflow: BpmnWorkflow, task: SpiffTask, record: InstanceRecord, now: datetime) -> TaskRecord:
@@ -102,9 +112,8 @@ def _task_row(workflow: BpmnWorkflow, task: SpiffTask, record: InstanceRecord, n
         id=str(task.id), instance_id=record.id, process_key=record.process_key, element_id=spec.bpmn_id,
         name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form_id=ext.get("formRef") or ext.get("formKey"),
         candidate_groups=groups, candidate_users=users, assignee=assignee or None,
-        due_at=runtime.due_at(workflow, task, now), priority=_priority(ext.get("priority")), created_at=now)
-    row.candidates = ([TaskCandidateRecord(kind="group", value=g) for g in groups]
-                      + [TaskCandidateRecord(kind="user", value=u) for u in users])
+        due_at=runtime.due_at(workflow, task, now), priority=_priority(ext.get("priority")), created_at=now,
+        status="open", closed_at=None, completed_by=None)
     return row
 
 

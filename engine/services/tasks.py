@@ -20,7 +20,8 @@ from ..errors import (
 from ..model import Actor, InstanceView, TaskView
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
 from ..unit_of_work import UnitOfWork
-from .instances import _view
+from . import idempotency
+from .instances import _view, current_view
 from .progress import save_progress, task_view
 
 SCOPES = ("mine", "groups", "all")
@@ -101,9 +102,18 @@ def _set_assignee(engine: WorkflowEngine, task_id: str, actor: Actor, *, claim: 
         return task_view(row)
 
 
-def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor) -> InstanceView:
-    """Validate against the task's form, complete it, run the engine on; one transaction."""
+def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor, *,
+                  idempotency_key: str | None = None) -> InstanceView:
+    """Validate against the task's form, complete it, run the engine on; one transaction.
+
+    With `idempotency_key`, a retry of the same request returns the instance instead of a conflict.
+    """
+    scope = f"complete:{task_id}"
+    digest = idempotency.request_digest(scope, data)
     with engine.new_uow() as uow:
+        if idempotency_key and (done := idempotency.find_previous(uow, actor.username, idempotency_key, scope,
+                                                                  digest)) is not None:
+            return current_view(engine, uow, done, actor)
         row = _visible_task(uow, task_id, actor)
         if not access.can_work_task(actor, row):
             raise ConflictError(f"task is held by {row.assignee}")
@@ -123,6 +133,8 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor)
         uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
                          element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
         open_rows = save_progress(engine, uow, record, workflow, version, actor, step)
+        if idempotency_key:
+            idempotency.remember(uow, actor.username, idempotency_key, scope, digest, record.id)
         uow.commit()
         return _view(engine, uow, record, version, workflow, open_rows)
 
