@@ -33,3 +33,23 @@ def write_linear_process(folder: Path, steps: int = 10) -> tuple[Path, Path]:
             "components": [{"id": "Field_note", "key": "note", "label": "Note", "type": "textfield"}]}
     (forms / "bench_step.form").write_text(json.dumps(form))
     return processes, forms
+
+
+def write_timer_process(folder: Path) -> tuple[Path, Path]:
+    """Write processes/wait.bpmn (start → one-minute timer → end) under `folder`; return both folders."""
+    processes, forms = folder / "processes", folder / "forms"
+    processes.mkdir(parents=True, exist_ok=True)
+    forms.mkdir(parents=True, exist_ok=True)
+    (processes / "wait.bpmn").write_text(
+        f'{HEADER}<bpmn:process id="wait" name="Wait" isExecutable="true" camunda:candidateStarterGroups="organiser">\n'
+        '<bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>\n'
+        '<bpmn:intermediateCatchEvent id="one_minute"><bpmn:incoming>f0</bpmn:incoming>'
+        '<bpmn:outgoing>f1</bpmn:outgoing><bpmn:timerEventDefinition id="t">'
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">PT1M</bpmn:timeDuration>'
+        '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>\n'
+        '<bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>\n'
+        '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="one_minute" />\n'
+        '<bpmn:sequenceFlow id="f1" sourceRef="one_minute" targetRef="end" />\n'
+        '</bpmn:process>\n</bpmn:definitions>\n')
+    return processes, forms

@@ -1,0 +1,128 @@
+"""Growth: inbox, instance list, history and report latency with 1k, 10k and 100k instances (about 20 audit
+events each) on PostgreSQL. Where indexes should make the cost flat, it must stay flat.
+
+    .venv/bin/python bench/growth.py [--sizes 1000,10000,100000] [--postgres URL]
+
+Target: inbox p95 <= 20 ms at 100k instances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from harness import DEFAULT_POSTGRES, percentile, postgres_database, prepared_engine
+from linear_process import write_linear_process
+from sqlalchemy import func, insert, select, text, update
+
+from engine import services
+from engine.audit import event_hash
+from engine.model import Actor
+from engine.tables import AuditHeadRecord, AuditRecord, InstanceRecord, TaskCandidateRecord, TaskRecord
+
+REVIEWER = Actor("evan", frozenset({"events_office"}))
+ORGANISER = Actor("olivia", frozenset({"organiser"}))
+AUDITOR = Actor("audrey", frozenset({"auditor"}))
+RUNNING_SHARE = 10  # one instance in ten still has an open task
+
+
+def templates(engine) -> tuple[dict, dict, list[dict], dict, list[dict]]:
+    """One finished and one running instance made by the real services, to be cloned."""
+    done = services.start_instance(engine, "linear", {}, ORGANISER)
+    while done.open_tasks:
+        done = services.complete_task(engine, done.open_tasks[0].id, {"note": "ok"}, REVIEWER)
+    running = services.start_instance(engine, "linear", {}, ORGANISER)
+    for _ in range(5):
+        running = services.complete_task(engine, running.open_tasks[0].id, {"note": "ok"}, REVIEWER)
+    with engine.new_uow(readonly=True) as uow:
+        s = uow.session
+        rows = {i: s.execute(select(InstanceRecord.__table__).where(InstanceRecord.id == i)).one()._asdict()
+                for i in (done.id, running.id)}
+        events = {i: [r._asdict() for r in s.execute(select(AuditRecord.__table__).where(
+            AuditRecord.instance_id == i).order_by(AuditRecord.seq))] for i in (done.id, running.id)}
+        task = s.execute(select(TaskRecord.__table__).where(TaskRecord.instance_id == running.id,
+                                                            TaskRecord.status == "open")).one()._asdict()
+    return rows[done.id], rows[running.id], events[done.id], task, events[running.id]
+
+
+def grow(engine, count: int, template: tuple, batch: int = 2000) -> None:
+    """Clone the templates until `count` instances exist (audit rows chained, tasks projected)."""
+    done_row, running_row, done_events, task_row, running_events = template
+    with engine.new_uow() as uow:
+        s = uow.session
+        existing = s.execute(select(func.count()).select_from(InstanceRecord)).scalar_one()
+        head = s.get(AuditHeadRecord, 1)
+        seq, prev = head.seq, head.hash
+        next_id = s.execute(select(func.max(InstanceRecord.id))).scalar_one() + 1
+        while existing < count:
+            instances, tasks, candidates, events = [], [], [], []
+            for _ in range(min(batch, count - existing)):
+                running = next_id % RUNNING_SHARE == 0
+                instances.append({**(running_row if running else done_row), "id": next_id})
+                for event in running_events if running else done_events:
+                    seq += 1
+                    digest = event_hash(seq, event["at"], next_id, event["actor"], event["role"], event["type"],
+                                        event["element_id"], event["details"], prev)
+                    events.append({**event, "seq": seq, "instance_id": next_id, "prev_hash": prev, "hash": digest})
+                    prev = digest
+                if running:
+                    task_id = str(uuid.uuid4())
+                    tasks.append({**task_row, "id": task_id, "instance_id": next_id})
+                    candidates.append({"task_id": task_id, "kind": "group", "value": "events_office"})
+                next_id += 1
+                existing += 1
+            s.execute(insert(InstanceRecord), instances)
+            if tasks:
+                s.execute(insert(TaskRecord), tasks)
+                s.execute(insert(TaskCandidateRecord), candidates)
+            s.execute(insert(AuditRecord), events)
+        s.execute(update(AuditHeadRecord).where(AuditHeadRecord.id == 1).values(seq=seq, hash=prev))
+        if s.bind.dialect.name == "postgresql":  # explicit ids do not move the sequence
+            s.execute(text("SELECT setval('instances_id_seq', (SELECT max(id) FROM instances))"))
+        uow.commit()
+
+
+def timed(call, repeat: int = 30) -> tuple[float, float]:
+    """p50 and p95 in ms over `repeat` calls."""
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - began) * 1000)
+    return percentile(times, .5), percentile(times, .95)
+
+
+def main() -> None:
+    """Grow the database step by step and time the reads at each size."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp, postgres_database(args.postgres) as url:
+        processes, forms = write_linear_process(Path(tmp))
+        engine = prepared_engine(url, processes, forms)
+        template = templates(engine)
+        print(f"{'instances':>10} {'inbox p50/p95':>16} {'list p50/p95':>16} {'history p50/p95':>18} {'build s':>8}")
+        for size in sizes:
+            began = time.perf_counter()
+            grow(engine, size, template)
+            with engine.db.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            build = time.perf_counter() - began
+            inbox = timed(lambda: services.list_tasks(engine, REVIEWER, "groups", limit=50))
+            listing = timed(lambda: services.list_instances(engine, REVIEWER, limit=50))
+            history = timed(lambda size=size: services.instance_history(engine, size // 2, AUDITOR))
+            print(f"{size:>10} {inbox[0]:7.1f}/{inbox[1]:<7.1f} {listing[0]:7.1f}/{listing[1]:<7.1f} "
+                  f"{history[0]:8.1f}/{history[1]:<8.1f} {build:8.1f}")
+        print("target: inbox p95 <= 20 ms at 100k instances; costs should stay flat as the history grows")
+        print(json.dumps({"audit_events": services.verify_audit(engine).events}))
+        engine.db.dispose()
+
+
+if __name__ == "__main__":
+    main()
