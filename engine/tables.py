@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -114,19 +115,23 @@ class TaskRecord(Base):
     """
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
+    # Partial indexes: closed tasks are history, kept for conflicts and audits but never searched.
+    __table_args__ = tuple(
+        Index(f"ix_tasks_open_{column}", column, postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'"))
+        for column in ("instance_id", "due_at", "assignee"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
-    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    process_key: Mapped[str] = mapped_column(String(200))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
     lane: Mapped[str | None] = mapped_column(String(200))
     form_id: Mapped[str | None] = mapped_column(String(200))
     candidate_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     candidate_users: Mapped[list[str]] = mapped_column(JSON, default=list)
-    assignee: Mapped[str | None] = mapped_column(String(200), index=True)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     priority: Mapped[int] = mapped_column(Integer, default=50)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="open")
@@ -159,7 +164,7 @@ class AuditRecord(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(100))
-    type: Mapped[str] = mapped_column(String(60), index=True)
+    type: Mapped[str] = mapped_column(String(60))
     element_id: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -279,4 +284,135 @@ class SpeakerHistoryRecord(Base):
     decision: Mapped[str | None] = mapped_column(String(40))
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     incidents: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKeyRecord(Base):
+    """An `Idempotency-Key` used on start or complete: the request's digest and the instance it produced.
+
+    Written in the same transaction as the state change, so a retry either finds it or finds nothing happened.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("actor", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(300))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginThrottleRecord(Base):
+    """Failed logins per user name and address; `locked_until` refuses every attempt until then."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("username", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StagedDeploymentRecord(Base):
+    """Files an admin uploaded: validated and compared before a separate, reasoned deploy."""
+
+    __tablename__ = "staged_deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditPayloadRecord(Base):
+    """The erasable part of an audit event (case data, emails, free text), outside the hash chain.
+
+    The event's `details` hold `"$payload": digest` with digest = SHA-256(salt + body); the chain hashes the
+    digest, so deleting this row (retention, erasure) leaves the chain verifiable and the digest unlinkable.
+    """
+
+    __tablename__ = "audit_payloads"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class LegalHoldRecord(Base):
+    """A DPO's legal hold: retention never redacts the held record while `released_at` is empty."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(30))  # instance, sharing_log
+    record_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RedactionRecord(Base):
+    """A record whose personal data the retention pass has redacted (so it is done once, and shown as such)."""
+
+    __tablename__ = "redactions"
+    __table_args__ = (UniqueConstraint("record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(60))
+    expired_on: Mapped[str] = mapped_column(String(10))
+    redacted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrainingRecord(Base):
+    """SPEC §13 training register: one completed course for one person (from the process or a CSV import)."""
+
+    __tablename__ = "training_records"
+    __table_args__ = (Index("ix_training_records_person_course", "person", "course"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person: Mapped[str] = mapped_column(String(200), index=True)
+    full_name: Mapped[str | None] = mapped_column(String(300))
+    department: Mapped[str | None] = mapped_column(String(200), index=True)
+    staff_role: Mapped[str | None] = mapped_column(String(100), index=True)
+    manager: Mapped[str | None] = mapped_column(String(200))
+    course: Mapped[str] = mapped_column(String(60))
+    training_type: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # assigned, completed
+    assigned_on: Mapped[str | None] = mapped_column(String(10))
+    complete_by: Mapped[str | None] = mapped_column(String(10))
+    completed_on: Mapped[str | None] = mapped_column(String(10), index=True)
+    certificate_ref: Mapped[str | None] = mapped_column(String(200))
+    refresher_due_on: Mapped[str | None] = mapped_column(String(10), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # process, import
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConcernMilestoneRecord(Base):
+    """A Prevent concern reaching an OfS-counted stage (escalated, advice sought, referred): no case data."""
+
+    __tablename__ = "concern_milestones"
+    __table_args__ = (UniqueConstraint("instance_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    stage: Mapped[str] = mapped_column(String(30), index=True)  # escalated, advice_sought, referred
+    ideology_category: Mapped[str] = mapped_column(String(40))
+    occurred_on: Mapped[str] = mapped_column(String(10), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from .. import messaging, runtime, serializer
 from ..access import OWNER_ROLES
@@ -22,7 +22,8 @@ from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
 from ..unit_of_work import UnitOfWork
 
 SUMMARY_FIELDS = ("title", "event_type", "start_at", "venue", *OUTCOME_FIELDS,
-                  "decided_on", "final_decision_on", "ofs_category", "withdrawn", "appeal_outcome")
+                  "decided_on", "final_decision_on", "ofs_category", "withdrawn", "appeal_outcome",
+                  "participants")
 
 
 EffectHandler = Callable[[WorkflowEngine, UnitOfWork, InstanceRecord, Effect, Actor], None]
@@ -71,10 +72,12 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
     ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
     rows = {r.id: r for r in uow.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")).scalars()}
-    for task_id, row in rows.items():
-        if task_id not in ready:
-            row.status = "completed" if row.completed_by else "cancelled"
-            row.closed_at = now
+    closed = [row for task_id, row in rows.items() if task_id not in ready]
+    for row in closed:
+        row.status = "completed" if row.completed_by else "cancelled"
+        row.closed_at = now
+    if closed:  # candidates serve the inbox only
+        uow.session.execute(delete(TaskCandidateRecord).where(TaskCandidateRecord.task_id.in_([r.id for r in closed])))
     open_rows = [row for task_id, row in rows.items() if task_id in ready]
     new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
     if new_rows:

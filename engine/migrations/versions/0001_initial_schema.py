@@ -32,7 +32,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_instance_seq', ['instance_id', 'seq'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_events_type'), ['type'], unique=False)
 
     op.create_table('audit_head',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -163,11 +162,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tasks_assignee'), ['assignee'], unique=False)
-        batch_op.create_index('ix_tasks_status_due', ['status', 'due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tasks_due_at'), ['due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tasks_instance_id'), ['instance_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tasks_process_key'), ['process_key'], unique=False)
+        for column in ('instance_id', 'due_at', 'assignee'):
+            batch_op.create_index(f'ix_tasks_open_{column}', [column], unique=False,
+                                  postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
 
     op.create_table('task_candidates',
     sa.Column('task_id', sa.String(length=36), nullable=False),
@@ -204,10 +201,8 @@ def downgrade() -> None:
 
     op.drop_table('task_candidates')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tasks_process_key'))
-        batch_op.drop_index(batch_op.f('ix_tasks_instance_id'))
-        batch_op.drop_index(batch_op.f('ix_tasks_due_at'))
-        batch_op.drop_index(batch_op.f('ix_tasks_assignee'))
+        for column in ('instance_id', 'due_at', 'assignee'):
+            batch_op.drop_index(f'ix_tasks_open_{column}')
 
     op.drop_table('tasks')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -241,7 +236,6 @@ def downgrade() -> None:
     op.drop_table('forms')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_events_type'))
         batch_op.drop_index('ix_audit_events_instance_seq')
 
     op.drop_table('audit_events')
