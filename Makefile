@@ -30,7 +30,7 @@ browser-deps:
 
 test: install-test browser-deps
 	$(BIN)/ruff check engine web tests bench
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not postgres_only"
 
 # The same suite against the PostgreSQL server (CAMPUSFLOW_TEST_POSTGRES_URL, default the local one).
 test-postgres: install-test browser-deps

@@ -45,7 +45,8 @@ def send_notification(engine: WorkflowEngine, row_id: int) -> int:
         addresses = recipients(uow.session, row)
         try:
             if addresses:
-                deliver(engine.settings.smtp_url, engine.settings.smtp_sender, addresses, row.subject, row.body)
+                deliver(engine.settings.smtp_url, engine.settings.smtp_sender, addresses, row.subject, row.body,
+                        message_id=f"<outbox-{row.id}@campusflow>")
         except (OSError, smtplib.SMTPException) as exc:
             uow.session.execute(update(OutboxRecord).where(OutboxRecord.id == row_id).values(
                 last_error=f"{type(exc).__name__}: {exc}"[:2000]).execution_options(synchronize_session=False))
@@ -70,11 +71,17 @@ def recipients(session, row: OutboxRecord) -> list[str]:  # type: ignore[no-unty
     return sorted({u.email for u in users if u.email and u.username == row.recipient})
 
 
-def deliver(smtp_url: str, sender: str, to: list[str], subject: str, body: str) -> None:
-    """Send one email through `smtp://[user:password@]host:port` (or `smtps://`, `smtp+starttls://`)."""
+def deliver(smtp_url: str, sender: str, to: list[str], subject: str, body: str, message_id: str | None = None) -> None:
+    """Send one email through `smtp://[user:password@]host:port` (or `smtps://`, `smtp+starttls://`).
+
+    `message_id` is stable per outbox row: if a worker dies after sending but before recording it, the
+    retry carries the same Message-ID, so mail systems (and people) can recognise the repeat.
+    """
     url = urlsplit(smtp_url)
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, ", ".join(to), subject
+    if message_id:
+        message["Message-ID"] = message_id
     message.set_content(body)
     client_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     with client_class(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
