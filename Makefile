@@ -40,8 +40,14 @@ modeler-check:
 	@test -d $(MODELER_CHECK)/node_modules || npm ci --prefix $(MODELER_CHECK) --silent --no-audit --no-fund
 	node $(MODELER_CHECK)/check.mjs processes forms
 
+# Every benchmark, each printing its figures next to its target (about 8 minutes; PostgreSQL must be up).
 bench: install-test
-	$(BIN)/python bench/complete_task.py
+	cd bench && ../$(BIN)/python complete_task.py --seconds 5
+	cd bench && ../$(BIN)/python http_load.py --seconds 20
+	cd bench && ../$(BIN)/python growth.py --sizes 1000,10000,100000
+	cd bench && ../$(BIN)/python timers.py --timers 10000
+	cd bench && ../$(BIN)/python memory.py --instances 200
+	cd bench && ../$(BIN)/python audit.py --events 200000
 
 lint: install-test
 	$(BIN)/ruff check engine web tests bench
