@@ -53,6 +53,7 @@ class Step:
 
     events: list[StepEvent] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    data: dict[str, Any] | None = None  # the instance's variables after the step
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,8 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
         event = _step_event(task)
         if event is not None:
             events.append(event)
-    changes = data_changes(before_data, current_data(workflow))
+    step.data = current_data(workflow)
+    changes = data_changes(before_data, step.data)
     if changes:
         events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))
 

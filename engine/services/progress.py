@@ -50,7 +50,7 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
                          element_id=event.element_id or None, **event.details)
     thrown = messaging.thrown_effects(workflow)  # before the dump: get_events() clears what is stored
     record.state = serializer.dumps(workflow)
-    data = runtime.current_data(workflow)
+    data = step.data if step.data is not None else runtime.current_data(workflow)
     record.summary = {k: data[k] for k in SUMMARY_FIELDS if k in data}
     record.next_timer_at = runtime.next_timer_at(workflow)
     if workflow.is_completed() and record.status == "running":
