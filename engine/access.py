@@ -1,8 +1,9 @@
-"""Who may see and do what: pure predicates over actors, instances and tasks. Imports model and tables only."""
+"""Who may see and do what: pure predicates over actors, instances and tasks. Imports model, tables and catalog."""
 
 from __future__ import annotations
 
 from .bootstrap import PinnedVersion
+from .catalog import restricted_roles_of
 from .model import Actor
 from .tables import InstanceRecord, TaskRecord
 
@@ -24,9 +25,28 @@ def is_read_only(actor: Actor) -> bool:
 
 
 def can_view_instance(actor: Actor, record: InstanceRecord, version: PinnedVersion) -> bool:
-    """The requester, auditors, and staff holding a role that works on this process."""
+    """The requester, auditors, staff holding a role that works on this process, and the people the case names
+    as its `participants` (e.g. a trainee and their manager).
+
+    A process marked `restrictedTo` (special-category data, SPEC §13) is visible only to those roles: not even
+    to whoever started it (they get a receipt, see `can_view_receipt`).
+    """
+    restricted = restricted_roles(version)
+    if restricted:
+        return actor.has_role(*restricted)
     return (record.started_by == actor.username or actor.has_role(*READ_ALL_ROLES)
-            or bool(staff_roles(actor) & version.candidate_groups))
+            or bool(staff_roles(actor) & version.candidate_groups)
+            or actor.username in ((record.summary or {}).get("participants") or ()))
+
+
+def restricted_roles(version: PinnedVersion) -> tuple[str, ...]:
+    """The roles a restricted process's cases are limited to; empty for ordinary processes."""
+    return restricted_roles_of(version.key, version.content_hash, version.sources)
+
+
+def can_view_receipt(actor: Actor, record: InstanceRecord, version: PinnedVersion) -> bool:
+    """Who may see that a case exists and its status: whoever may see it, and whoever started it."""
+    return record.started_by == actor.username or can_view_instance(actor, record, version)
 
 
 def is_candidate(actor: Actor, task: TaskRecord) -> bool:

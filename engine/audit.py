@@ -1,4 +1,11 @@
-"""Audit chain: event types, hashing, append under the chain-head lock, and verification.
+"""Audit chain: event types, hashing, append under the chain-head lock, erasable payloads, and verification.
+
+Erasable payloads: the values of PERSONAL_KEYS (case data, emails, free text) are not written into an event's
+`details`; they go to `audit_payloads` as one body per event, and `details` carry `"$payload": digest` with
+digest = SHA-256(salt + body) (salt: 32 random hex characters kept beside the body). The chain hashes
+`details`, hence the digest: retention deletes the payload row and the chain still verifies, while the deleted
+data can no longer be confirmed by guessing (the salt is gone too). ORM-loaded AuditRecords come back with the
+payload merged into `details` (or `"redacted": true` once erased) and the stored text in `stored_details`.
 
 Imports SQLAlchemy and the tables; never SpiffWorkflow.
 """
@@ -7,18 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
-from .tables import AuditHeadRecord, AuditRecord, utcnow
+from .audit_scan import GENESIS_HASH, RunResult, scan_rows, text_hash
+from .tables import AuditHeadRecord, AuditPayloadRecord, AuditRecord, utcnow
 
-GENESIS_HASH = "0" * 64
+PAYLOAD_KEY = "$payload"
+# Detail keys whose values may hold personal data; everything else in `details` is structural (ids, names of
+# steps, groups, due dates) and stays in the hashed text.
+PERSONAL_KEYS = frozenset({"data", "changes", "payload", "email", "subject", "outcome", "query", "before", "after"})
 
 
 class AuditEventType(StrEnum):
@@ -47,6 +60,10 @@ class AuditEventType(StrEnum):
     user_changed = "user_changed"
     token_issued = "token_issued"
     notification_queued = "notification_queued"
+    data_redacted = "data_redacted"
+    legal_hold_set = "legal_hold_set"
+    legal_hold_released = "legal_hold_released"
+    subject_access_exported = "subject_access_exported"
 
 
 def canonical_json(value: Any) -> str:
@@ -64,17 +81,59 @@ def event_hash(seq: int, at: datetime, instance_id: int | None, actor: str, role
 
     Each field is written as `<length>` U+001F `<text>` and the fields are joined by U+001E, in this order:
     seq, at (ISO-8601 with microseconds and offset), instance_id, actor, role, type, element_id, details
-    (canonical JSON), prev_hash; absent values are empty. Unambiguous, and simple to re-implement elsewhere.
+    (canonical JSON, as stored: personal values replaced by `"$payload": digest`, see the module docstring),
+    prev_hash; absent values are empty. Unambiguous, and simple to re-implement elsewhere.
     """
-    parts = (str(seq), _timestamp(at), "" if instance_id is None else str(instance_id), actor, role or "", type_,
-             element_id or "", details, prev_hash)
-    return hashlib.sha256("\x1e".join(f"{len(p)}\x1f{p}" for p in parts).encode("utf-8")).hexdigest()
+    return text_hash(seq, _timestamp(at), instance_id, actor, role, type_, element_id, details, prev_hash)
 
 
 def record_hash(record: Any) -> str:
-    """Recompute the hash a stored record should carry."""
+    """Recompute the hash a stored record should carry (over the stored text, never the merged payload)."""
     return event_hash(record.seq, record.at, record.instance_id, record.actor, record.role, record.type,
-                      record.element_id, record.details, record.prev_hash)
+                      record.element_id, getattr(record, "stored_details", None) or record.details, record.prev_hash)
+
+
+def split_details(details: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """Move PERSONAL_KEYS values out of `details`: (details to store, payload row fields or None)."""
+    personal = {k: v for k, v in details.items() if k in PERSONAL_KEYS and v not in (None, "", {}, [])}
+    if not personal:
+        return details, None
+    salt, body = secrets.token_hex(16), canonical_json(personal)
+    digest = hashlib.sha256((salt + body).encode("utf-8")).hexdigest()
+    kept = {k: v for k, v in details.items() if k not in personal}
+    return {**kept, PAYLOAD_KEY: digest}, {"digest": digest, "salt": salt, "body": body}
+
+
+def merge_payload(stored: str, bodies: dict[str, str]) -> str:
+    """The stored details text with its payload merged back (or `"redacted": true` when it was erased)."""
+    details = json.loads(stored)
+    digest = details.get(PAYLOAD_KEY)
+    if digest is None:
+        return stored
+    if digest in bodies:
+        details.pop(PAYLOAD_KEY)
+        return canonical_json({**details, **json.loads(bodies[digest])})
+    return canonical_json({**details, "redacted": True})
+
+
+def delete_payloads(session: Session, instance_id: int) -> int:
+    """Erase every audit payload of an instance (retention); the chain keeps the digests. Returns rows deleted."""
+    table = AuditPayloadRecord.__table__
+    return session.execute(delete(table).where(table.c.instance_id == instance_id)).rowcount or 0
+
+
+@orm_event.listens_for(AuditRecord, "load")
+def _merge_payload_on_load(record: AuditRecord, context: Any) -> None:
+    """Readers (history, replay, export) see the merged details; hashing uses `stored_details`."""
+    if f'"{PAYLOAD_KEY}"' not in record.details:
+        return
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    digest = json.loads(record.details).get(PAYLOAD_KEY)
+    table = AuditPayloadRecord.__table__
+    body = context.session.execute(select(table.c.body).where(table.c.digest == digest)).scalar_one_or_none()
+    record.stored_details = record.details  # type: ignore[attr-defined]
+    set_committed_value(record, "details", merge_payload(record.details, {digest: body} if body else {}))
 
 
 @dataclass
@@ -112,10 +171,13 @@ class AuditLog:
             select(AuditHeadRecord.seq, AuditHeadRecord.hash).where(AuditHeadRecord.id == 1).with_for_update()
         ).first()
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-        rows = []
+        rows, payloads = [], []
         for event in self.pending:
             seq += 1
-            details = canonical_json(event.details)
+            stored, payload = split_details(event.details)
+            if payload is not None:
+                payloads.append({**payload, "seq": seq, "instance_id": event.instance_id})
+            details = canonical_json(stored)
             digest = event_hash(seq, event.at, event.instance_id, event.actor, event.role, event.type,
                                 event.element_id, details, prev)
             rows.append({"seq": seq, "instance_id": event.instance_id, "at": event.at, "actor": event.actor,
@@ -123,6 +185,8 @@ class AuditLog:
                          "details": details, "prev_hash": prev, "hash": digest})
             prev = digest
         session.execute(insert(AuditRecord), rows)
+        if payloads:
+            session.execute(insert(AuditPayloadRecord), payloads)
         if head is None:
             session.execute(insert(AuditHeadRecord).values(id=1, seq=seq, hash=prev))
         else:
@@ -143,17 +207,30 @@ class VerifyResult:
 
 def verify_chain(records: Iterable[Any], head: AuditHeadRecord | None) -> VerifyResult:
     """Walk the whole chain in sequence order; detect edits, deletions, insertions and reordering."""
-    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
-    for record in records:
-        count += 1
-        if record.seq != expected_seq:
-            return VerifyResult(False, count, min(record.seq, expected_seq), f"sequence gap: expected {expected_seq}")
-        if record.prev_hash != expected_prev:
-            return VerifyResult(False, count, record.seq, "prev_hash does not match the previous event")
-        if record_hash(record) != record.hash:
-            return VerifyResult(False, count, record.seq, "content does not match its hash")
-        expected_prev, expected_seq = record.hash, expected_seq + 1
+    rows = ((r.seq, _timestamp(r.at), r.instance_id, r.actor, r.role, r.type, r.element_id,
+             getattr(r, "stored_details", None) or r.details, r.prev_hash, r.hash) for r in records)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    return combine([scan_rows(rows)], head_seq, head_hash)
+
+
+def combine(runs: Iterable[RunResult], head_seq: int, head_hash: str) -> VerifyResult:
+    """Join scanned runs (in seq order): check the links between them and that the head names the last event.
+
+    For a chain split into runs this reports exactly what one walk over the whole chain would.
+    """
+    expected_seq, expected_prev, count = 1, GENESIS_HASH, 0
+    for run in runs:
+        if run.count == 0:
+            continue
+        if run.first_seq != expected_seq:
+            return VerifyResult(False, count + 1, min(run.first_seq, expected_seq),
+                                f"sequence gap: expected {expected_seq}")
+        if run.first_prev != expected_prev:
+            return VerifyResult(False, count + 1, run.first_seq, "prev_hash does not match the previous event")
+        if run.bad is not None:
+            return VerifyResult(False, count + run.count, run.bad, run.reason)
+        count += run.count
+        expected_seq, expected_prev = run.last_seq + 1, run.last_hash
     if head_seq != expected_seq - 1 or head_hash != expected_prev:
         return VerifyResult(False, count, expected_seq if head_seq >= expected_seq else head_seq + 1,
                             "the chain head does not match the last event (events removed or added at the end)")

@@ -9,14 +9,19 @@ from collections.abc import Iterable, Iterator
 
 from .tables import AuditRecord
 
-COLUMNS = ("seq", "at", "instance_id", "actor", "role", "type", "element_id", "details", "prev_hash", "hash")
+COLUMNS = ("seq", "at", "instance_id", "actor", "role", "type", "element_id", "details", "prev_hash", "hash",
+           "readable_details")
 FORMATS = ("jsonl", "csv")
 
 
 def _row(record: AuditRecord) -> dict[str, object]:
+    """`details` is the stored text the hash covers (personal values as their payload digest), so the copy can be
+    verified elsewhere; `readable_details` has the personal values merged back while they are still held."""
+    stored = getattr(record, "stored_details", None) or record.details
     return {"seq": record.seq, "at": record.at.isoformat(timespec="microseconds"), "instance_id": record.instance_id,
             "actor": record.actor, "role": record.role, "type": record.type, "element_id": record.element_id,
-            "details": record.details, "prev_hash": record.prev_hash, "hash": record.hash}
+            "details": stored, "prev_hash": record.prev_hash, "hash": record.hash,
+            "readable_details": record.details if record.details != stored else None}
 
 
 def export_lines(records: Iterable[AuditRecord], fmt: str) -> Iterator[str]:

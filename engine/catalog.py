@@ -52,6 +52,8 @@ class ProcessBundle:
     form_ids: tuple[str, ...]
     candidate_groups: tuple[str, ...] = ()
     starter_groups: tuple[str, ...] = ()
+    # Process extension property `restrictedTo`: only these roles may see the process's cases (SPEC §13).
+    restricted_to: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,6 +94,7 @@ def build_catalog(files: list[SourceFile], roles: Iterable[str]) -> Catalog:
     for name, doc in bpmn_docs.items():
         problems.extend(check_bpmn_document(name, doc, forms=set(forms), decisions=set(decisions),
                                             processes=set(processes), roles=set(roles)))
+        problems.extend(_check_restricted_to(name, doc, set(roles)))
     if problems:
         raise ProcessDefinitionError(problems)
     catalog = Catalog(forms=forms)
@@ -203,7 +206,8 @@ def _bundle(key: str, files: list[SourceFile], bpmn_docs: dict[str, etree._Eleme
                          spec_json=serializer.dump_specs(spec, subprocess_specs),
                          start_form_id=_start_form(bpmn_docs[processes[key]], key), form_ids=tuple(form_ids),
                          candidate_groups=tuple(sorted(refs["candidateGroups"])),
-                         starter_groups=_starter_groups(bpmn_docs[processes[key]], key))
+                         starter_groups=_starter_groups(bpmn_docs[processes[key]], key),
+                         restricted_to=restricted_roles(bpmn_docs[processes[key]], key))
 
 
 def _references(bpmn_docs: dict[str, etree._Element], names: list[str]) -> dict[str, set[str]]:
@@ -231,3 +235,43 @@ def _start_form(doc: etree._Element, process_id: str) -> str | None:
             if form:
                 return form
     return None
+
+
+RESTRICTED_PROPERTY = "restrictedTo"
+_RESTRICTED_CACHE: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def restricted_roles(doc: etree._Element, process_id: str) -> tuple[str, ...]:
+    """The roles in the process's `restrictedTo` extension property (Modeler: process → Extension properties)."""
+    process = doc.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+    if process is None:
+        return ()
+    for prop in process.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property"):
+        if prop.get("name") == RESTRICTED_PROPERTY:
+            return tuple(sorted({r.strip() for r in (prop.get("value") or "").split(",") if r.strip()}))
+    return ()
+
+
+def restricted_roles_of(key: str, content_hash: str, sources: dict[str, str]) -> tuple[str, ...]:
+    """`restricted_roles` of a deployed version, read from its pinned sources (cached per content hash)."""
+    cached = _RESTRICTED_CACHE.get((key, content_hash))
+    if cached is not None:
+        return cached
+    found: tuple[str, ...] = ()
+    for name, text in sources.items():
+        if name.endswith(".bpmn") and f'id="{key}"' in text:
+            doc = etree.fromstring(text.encode("utf-8"), parser=etree.XMLParser(resolve_entities=False))
+            found = restricted_roles(doc, key) or found
+    _RESTRICTED_CACHE[(key, content_hash)] = found
+    return found
+
+
+def _check_restricted_to(name: str, doc: etree._Element, roles: set[str]) -> list[DefinitionProblem]:
+    problems = []
+    for process in doc.iterfind(f"{{{BPMN_NS}}}process"):
+        for role in restricted_roles(doc, process.get("id") or ""):
+            if role not in roles:
+                problems.append(DefinitionProblem(name, process.get("id"), f"{RESTRICTED_PROPERTY} role {role!r} is "
+                                                  f"not a known role (roles: {', '.join(sorted(roles))})",
+                                                  process.sourceline))
+    return problems

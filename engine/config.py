@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROLES: tuple[str, ...] = (
     "organiser",
@@ -31,8 +32,18 @@ class Settings:
     smtp_sender: str = "campusflow@localhost"
     trusted_user_header: str | None = None
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # SSO: a header carrying entitlements (comma list) and how each maps to a role; unset = roles from local records.
+    trusted_roles_header: str | None = None
+    role_map: dict[str, str] = field(default_factory=dict)
+    # Secure (HTTPS-only) session cookie and HSTS; off automatically in debug and testing, or with COOKIE_SECURE=0.
+    cookie_secure: bool = True
     roles: tuple[str, ...] = ROLES
     extra: dict[str, str] = field(default_factory=dict)
+    # SPEC §5 retention: sharing log rows, information received about speakers (after the case closes),
+    # event files (after the end of the event's academic year).
+    retention_sharing_log_years: int = 6
+    retention_speaker_info_months: int = 12
+    retention_event_years: int = 6
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -53,4 +64,27 @@ class Settings:
             smtp_sender=get("SMTP_SENDER", cls.smtp_sender) or cls.smtp_sender,
             trusted_user_header=get("TRUSTED_USER_HEADER"),
             trusted_proxies=tuple(p.strip() for p in proxies.split(",") if p.strip()),
+            trusted_roles_header=get("TRUSTED_ROLES_HEADER"),
+            role_map=parse_role_map(get("TRUSTED_ROLE_MAP", "") or ""),
+            cookie_secure=(get("COOKIE_SECURE", "1") or "1").lower() not in ("0", "false", "no", "off"),
+            retention_sharing_log_years=_count(get, "RETENTION_SHARING_LOG_YEARS", cls.retention_sharing_log_years),
+            retention_speaker_info_months=_count(get, "RETENTION_SPEAKER_INFO_MONTHS",
+                                                 cls.retention_speaker_info_months),
+            retention_event_years=_count(get, "RETENTION_EVENT_YEARS", cls.retention_event_years),
         )
+
+
+def _count(get: Any, name: str, default: int) -> int:
+    """A non-negative whole number setting; a bad value names the variable."""
+    value = get(name)
+    if value is None:
+        return default
+    if not str(value).isdigit():
+        raise ValueError(f"CAMPUSFLOW_{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
+def parse_role_map(text: str) -> dict[str, str]:
+    """`entitlement=role` pairs separated by `;` or new lines (entitlements may contain `=`, `,` and `:`)."""
+    pairs = (item.rsplit("=", 1) for item in text.replace("\n", ";").split(";") if "=" in item)
+    return {entitlement.strip(): role.strip() for entitlement, role in pairs if entitlement.strip() and role.strip()}

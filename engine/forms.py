@@ -150,7 +150,9 @@ def _pick(form_field: FormField, raw: Data, defaults: Data) -> Any:
         return copy.deepcopy(defaults[form_field.key])
     if form_field.default is not None:
         return copy.deepcopy(form_field.default)
-    return False if form_field.type == "checkbox" else _MISSING  # HTML forms omit unchecked boxes
+    if form_field.type == "checkbox":
+        return False  # HTML forms omit unchecked boxes
+    return [] if form_field.type == "dynamiclist" else _MISSING  # an omitted list is an empty one
 
 
 def _is_empty(value: Any) -> bool:

@@ -25,7 +25,7 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from . import lookups, process_effects, process_functions, working_days
+from . import awareness_effects, lookups, process_effects, process_functions, working_days
 
 ISO_DURATION = r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
 ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
@@ -83,6 +83,10 @@ SCRIPT_FUNCTIONS.update({name: getattr(process_effects, name) for name in (
     "record_speaker_history")})
 SCRIPT_FUNCTIONS.update({name: getattr(lookups, name) for name in (
     "past_events_of", "shareable_facts_about", "facts_summary", "facts_for_categories")})
+# Staff awareness (SPEC §13): training register and Prevent concern milestones.
+SCRIPT_FUNCTIONS.update({name: getattr(awareness_effects, name) for name in (
+    "notify_user", "course_name", "training_notice", "record_training_assigned", "record_training_completed",
+    "record_concern_milestone", "concern_receipt_notice", "concern_triage_notice")})
 
 _BUILTINS = dict(safe_builtins)
 for _name in ("all", "any", "dict", "enumerate", "filter", "list", "map", "max", "min", "reversed",

@@ -7,16 +7,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, abort, current_app, request, session
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from engine import services
 from engine.bootstrap import WorkflowEngine, bootstrap
 from engine.config import Settings
 
-from . import api, display, errors, views
+from . import admin, api, audit_views, display, errors, openapi, reports_views, training_views, views
 from .auth import optional_actor
 from .context import get_engine
+from .sso import trusted_username
 
 csrf = CSRFProtect()
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None, engine: WorkflowEngine | None =
     """Build the app; tests pass their own settings or engine."""
     settings = settings or (engine.settings if engine else Settings.from_env())
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(
         SECRET_KEY=settings.secret_key or _local_secret(),
         SESSION_COOKIE_HTTPONLY=True,
@@ -39,29 +42,66 @@ def create_app(settings: Settings | None = None, engine: WorkflowEngine | None =
         JSON_SORT_KEYS=False,
     )
     app.config.update(test_config or {})
+    if "SESSION_COOKIE_SECURE" not in (test_config or {}):
+        app.config["SESSION_COOKIE_SECURE"] = settings.cookie_secure and not (app.debug or app.testing)
     app.extensions["campusflow"] = engine or bootstrap(settings)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # bearer-token clients; session-authenticated writes are checked below
+    csrf.exempt(openapi.bp)  # read-only
     errors.register(app)
     display.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(reports_views.bp)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(training_views.bp)
+    app.before_request(_refuse_nul_characters)
     app.before_request(_csrf_for_session_api_writes)
+    app.before_request(_refuse_read_only_writes)
     app.context_processor(_layout_context)
     app.after_request(_security_headers)
     return app
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` ids up to the database's integer range; anything larger is simply not found (404), not a 500."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _refuse_nul_characters() -> None:
+    """A NUL in the path or query is malformed (PostgreSQL cannot even compare text containing one)."""
+    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1") or any(
+            "\x00" in v for v in request.args.values()):
+        abort(400, description="the URL contains a NUL character")
+
+
 def _csrf_for_session_api_writes() -> None:
-    """API writes that ride on the login cookie need the CSRF token (header X-CSRFToken); bearer ones do not."""
-    if (request.blueprint == "api" and request.method in _UNSAFE and "username" in session
+    """API writes that ride on the login cookie or the SSO proxy's header need the CSRF token (header X-CSRFToken).
+
+    Bearer-token writes do not: a browser never adds that header on its own.
+    """
+    if (request.blueprint == "api" and request.method in _UNSAFE
+            and ("username" in session or trusted_username(get_engine().settings) is not None)
             and not request.headers.get("Authorization", "").lower().startswith("bearer ")):
         csrf.protect()
 
 
+def _refuse_read_only_writes() -> None:
+    """Auditors change nothing: every write but signing in or out is refused (and audited) before it runs."""
+    if request.method in _UNSAFE and request.endpoint not in ("ui.login", "ui.logout"):
+        actor = optional_actor()
+        if actor is not None:
+            services.refuse_if_read_only(actor)
+
+
 def _layout_context() -> dict[str, Any]:
     """The signed-in user and the unseen-notification count, for the header on every page."""
-    if request.blueprint != "ui":
+    if request.blueprint not in ("ui", "admin", "apidocs", "audit"):
         return {}
     actor = optional_actor()
     unseen = 0
@@ -81,6 +121,8 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, request, url_for
+from marshmallow import Schema, ValidationError
 
 from engine import services
-from engine.errors import PermissionDeniedError
+from engine.errors import InvalidDataError, PermissionDeniedError
 
 from . import schemas
 from .auth import current_actor
 from .context import get_engine
+from .errors import MalformedQueryError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -23,11 +25,26 @@ def _json_body() -> dict[str, Any]:
     return schemas.data_body.load(body)
 
 
-def _int_arg(name: str, default: int) -> int:
+def _query(schema: Schema) -> dict[str, Any]:
+    """Parse the query string; a bad parameter is 400 naming it."""
     try:
-        return max(0, int(request.args.get(name, default)))
-    except ValueError:
-        abort(400, description=f"{name} must be an integer")
+        return schema.load(request.args)
+    except ValidationError as exc:
+        raise MalformedQueryError(exc.messages) from exc
+
+
+def _page(items: list[Any], query: dict[str, Any], schema: Schema) -> tuple[Any, int, dict[str, str]]:
+    """Dump one page; `items` holds up to limit+1 rows, the extra one only saying that a next page exists."""
+    headers = {}
+    if len(items) > query["limit"]:
+        args = {**request.args.to_dict(), "offset": query["offset"] + query["limit"], "limit": query["limit"]}
+        headers["Link"] = f'<{url_for(request.endpoint or "", _external=True, **args)}>; rel="next"'
+    return schema.dump(items[:query["limit"]]), 200, headers
+
+
+def _idempotency_key() -> str | None:
+    return request.headers.get("Idempotency-Key")
+
 
 
 @bp.get("/processes")
@@ -48,18 +65,18 @@ def start_instance(key: str):  # type: ignore[no-untyped-def]
     """Start an instance with the start form data."""
     actor = current_actor()
     body = _json_body()
-    view = services.start_instance(get_engine(), key, body["data"], actor, body.get("business_key"))
+    view = services.start_instance(get_engine(), key, body["data"], actor, body.get("business_key"),
+                                   idempotency_key=_idempotency_key())
     return schemas.instance_schema.dump(view), 201, {"Location": url_for("api.get_instance", instance_id=view.id)}
 
 
 @bp.get("/instances")
 def list_instances():  # type: ignore[no-untyped-def]
     """Instances I may see."""
-    views = services.list_instances(
-        get_engine(), current_actor(), process=request.args.get("process"), status=request.args.get("status"),
-        decision=request.args.get("decision"), limit=min(_int_arg("limit", 200), 1000),
-        offset=_int_arg("offset", 0))
-    return schemas.instance_list.dump(views)
+    query = _query(schemas.instance_query)
+    views = services.list_instances(get_engine(), current_actor(), process=query["process"], status=query["status"],
+                                    decision=query["decision"], limit=query["limit"] + 1, offset=query["offset"])
+    return _page(views, query, schemas.instance_list)
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -70,19 +87,22 @@ def get_instance(instance_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/instances/<int:instance_id>/history")
 def instance_history(instance_id: int):  # type: ignore[no-untyped-def]
-    """The instance's audit events in order."""
+    """The instance's audit events in order; `?format=jsonl|csv` exports them with their hashes (auditors)."""
+    fmt = request.args.get("format")
+    if fmt:
+        lines = services.export_audit(get_engine(), fmt, instance_id=instance_id, actor=current_actor())
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+        return "".join(lines), 200, {"Content-Type": media}
     return schemas.history_schema.dump(services.instance_history(get_engine(), instance_id, current_actor()))
 
 
 @bp.get("/tasks")
 def list_tasks():  # type: ignore[no-untyped-def]
     """Open tasks I may work on."""
-    scope = request.args.get("scope", "all")
-    if scope not in services.tasks.SCOPES:
-        abort(400, description="scope must be mine, groups or all")
-    views = services.list_tasks(get_engine(), current_actor(), scope, process=request.args.get("process"),
-                                limit=min(_int_arg("limit", 500), 1000), offset=_int_arg("offset", 0))
-    return schemas.task_list.dump(views)
+    query = _query(schemas.task_query)
+    views = services.list_tasks(get_engine(), current_actor(), query["scope"], process=query["process"],
+                                limit=query["limit"] + 1, offset=query["offset"])
+    return _page(views, query, schemas.task_list)
 
 
 @bp.get("/tasks/<task_id>")
@@ -108,7 +128,8 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
     """Validate, complete, run the engine; returns the instance."""
     actor = current_actor()
     body = _json_body()
-    return schemas.instance_schema.dump(services.complete_task(get_engine(), task_id, body["data"], actor))
+    view = services.complete_task(get_engine(), task_id, body["data"], actor, idempotency_key=_idempotency_key())
+    return schemas.instance_schema.dump(view)
 
 
 @bp.get("/audit/verify")
@@ -117,7 +138,7 @@ def verify_audit():  # type: ignore[no-untyped-def]
     actor = current_actor()
     if not actor.has_role("auditor", "admin"):
         raise PermissionDeniedError("only auditors and admins may verify the audit trail")
-    instance = request.args.get("instance", type=int)
+    instance = _query(schemas.verify_query)["instance"]
     return schemas.verify_schema.dump(services.verify_audit(get_engine(), instance))
 
 
@@ -128,3 +149,37 @@ def instance_diagram_svg(instance_id: int):  # type: ignore[no-untyped-def]
 
     svg = instance_svg(get_engine(), instance_id, current_actor())
     return str(svg), 200, {"Content-Type": "image/svg+xml; charset=utf-8"}
+
+
+@bp.get("/reports/ofs")
+def ofs_report():  # type: ignore[no-untyped-def]
+    """The SPEC §9 OfS return for ?year=YYYY as JSON (?format=csv for CSV)."""
+    from engine.reporting.ofs import ofs_csv  # kept beside the report routes appended here
+    from engine.services import reports
+
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        abort(400, description="format must be json or csv")
+    if "year" not in request.args:
+        raise InvalidDataError("year is required", fields={"year": ["Missing data for required field."]})
+    report = reports.ofs_report(get_engine(), current_actor(), request.args["year"])
+    if fmt == "csv":
+        return ofs_csv(report), 200, {"Content-Type": "text/csv; charset=utf-8"}
+    return report
+
+
+@bp.get("/reports/dashboard")
+def dashboard_report():  # type: ignore[no-untyped-def]
+    """Dashboard figures for ?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the current academic year)."""
+    return services.dashboard_report(get_engine(), current_actor(), request.args.get("from"), request.args.get("to"))
+
+
+@bp.get("/reports/sharing-log")
+def sharing_log():  # type: ignore[no-untyped-def]
+    """The sharing log for ?from=&to= (DPO and auditors) as JSON (?format=csv for CSV)."""
+    from engine.services import reports
+
+    entries = services.sharing_log(get_engine(), current_actor(), request.args.get("from"), request.args.get("to"))
+    if request.args.get("format") == "csv":
+        return reports.sharing_log_csv(entries), 200, {"Content-Type": "text/csv; charset=utf-8"}
+    return {"entries": entries}

@@ -16,6 +16,7 @@ from engine.errors import AuthenticationError
 from engine.model import Actor
 
 from .context import get_engine
+from .sso import sso_actor
 
 
 def current_actor() -> Actor:
@@ -25,6 +26,10 @@ def current_actor() -> Actor:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         g.actor = services.authenticate_token(get_engine(), header[7:].strip())
+        return g.actor
+    proxied = sso_actor()
+    if proxied is not None:
+        g.actor, g.via_sso = proxied, True
         return g.actor
     username = session.get("username")
     if username and not _session_expired():
@@ -49,8 +54,18 @@ def optional_actor() -> Actor | None:
 
 
 def log_in(username: str, password: str) -> Actor:
-    """Check the password and start a fresh session (a new session id, so no fixation)."""
-    actor = services.authenticate_password(get_engine(), username, password)
+    """Check the password and start a fresh session (a new session id, so no fixation).
+
+    Failures are counted per user name and address (in the database, so across workers); too many lock out.
+    """
+    engine, address = get_engine(), request.remote_addr or "unknown"
+    services.check_login_allowed(engine, username, address)
+    try:
+        actor = services.authenticate_password(engine, username, password)
+    except AuthenticationError:
+        services.record_login_failure(engine, username, address)
+        raise
+    services.clear_login_failures(engine, username, address)
     session.clear()
     session["username"] = actor.username
     session["login_at"] = datetime.now(UTC).timestamp()

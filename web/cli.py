@@ -207,6 +207,33 @@ def replay(instance_id: int | None, all_instances: bool) -> None:
     sys.exit(1 if failures else 0)
 
 
+@main.group(help="Reports: the OfS annual return.")
+def report() -> None:
+    """Report commands."""
+
+
+@report.command("ofs", help="The OfS annual return for the academic year starting 1 Aug YEAR (JSON, or CSV).")
+@click.option("--year", required=True, type=int, help="e.g. 2026 for 2026/27.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def report_ofs(year: int, fmt: str) -> None:
+    """Print the return."""
+    from engine.reporting.ofs import ofs_csv
+    from engine.services import reports
+
+    data = _run(lambda: reports.ofs_report(_engine(), Actor("cli", frozenset({"auditor"})), year))
+    click.echo(ofs_csv(data) if fmt == "csv" else json.dumps(data, indent=2), nl=fmt != "csv")
+
+
+@main.command(help='Subject access: print everything held about a person ("<name or email>") as JSON.')
+@click.argument("subject")
+def sar(subject: str) -> None:
+    """Print the export (the search is audited as the DPO acting through the CLI)."""
+    from engine.services.subject_access import gather_subject_data
+
+    data = _run(lambda: gather_subject_data(_engine(), Actor("cli-dpo", frozenset({"dpo"})), subject))
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
 def _run(call):  # type: ignore[no-untyped-def]
     try:
         return call()
@@ -215,3 +242,39 @@ def _run(call):  # type: ignore[no-untyped-def]
         for name, messages in exc.fields.items():
             click.echo(f"  {name}: {'; '.join(messages)}", err=True)
         sys.exit(1)
+
+
+@users.command("tokens", help="List API tokens (id, user, issued, revoked), optionally of one user.")
+@click.argument("name", required=False)
+def users_tokens(name: str | None) -> None:
+    """List tokens; the secrets themselves are never stored."""
+    for token in _run(lambda: services.list_tokens(_engine(), name)):
+        revoked = token.revoked_at.isoformat() if token.revoked_at else "active"
+        click.echo(f"{token.id}\t{token.username}\t{token.created_at.isoformat()}\t{revoked}")
+
+
+@users.command("revoke-token", help="Revoke the API token with this id (see `users tokens`).")
+@click.argument("token_id", type=int)
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+def users_revoke_token(token_id: int, reason: str) -> None:
+    """Revoke a token as the command-line administrator."""
+    token = _run(lambda: services.revoke_token(_engine(), token_id, Actor("cli", frozenset({"admin"})), reason))
+    click.echo(f"revoked token {token.id} of {token.username}")
+
+
+@main.group(help="Prevent training register (SPEC §13).")
+def training() -> None:
+    """Training commands."""
+
+
+@training.command("import", help="Import existing training records from a CSV FILE: every row or none; "
+                                 "bad rows are listed by line number.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def training_import(file: Path) -> None:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text") from exc
+    count = _run(lambda: services.import_training_records(_engine(), text, Actor("cli", frozenset({"admin"})),
+                                                          file_name=file.name))
+    click.echo(f"imported {count} training records from {file}")

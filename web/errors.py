@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from engine import errors as e
+from engine import services
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (e.AuthenticationError, 401, "unauthenticated"),
@@ -21,6 +24,14 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
 PAGE_TITLES = {400: "The request could not be handled", 403: "You cannot open this page",
                404: "Page not found", 405: "That action is not allowed here", 409: "Someone got there first",
                422: "The request could not be processed", 500: "Something went wrong"}
+
+
+class MalformedQueryError(Exception):
+    """A query parameter that cannot be parsed: 400 naming it (the body's JSON is 422, the URL's is 400)."""
+
+    def __init__(self, fields: dict | list) -> None:
+        super().__init__("a query parameter is not valid")
+        self.fields = fields if isinstance(fields, dict) else {"_query": fields}
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None) -> tuple[Response, int]:
@@ -44,6 +55,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(e.EngineError)
     def engine_error(exc: e.EngineError):  # type: ignore[no-untyped-def]
         status, code = next(((s, c) for cls, s, c in STATUS if isinstance(exc, cls)), (500, "engine_error"))
+        if status == 403 and request.method in UNSAFE and "actor" in g and services.is_read_only(g.actor):
+            # an auditor tried to change something: nothing was done, and the refusal is kept in its own transaction
+            services.record_refusal(current_app.extensions["campusflow"], g.actor, request.method, request.path,
+                                    exc.message)
         if _is_api():
             body, status = error_response(status, exc.code if status not in (422, 500) else code, exc.message,
                                           exc.fields)
@@ -53,6 +68,10 @@ def register(app: Flask) -> None:
         if status == 401:
             return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
         return error_page(status, exc.message)
+
+    @app.errorhandler(MalformedQueryError)
+    def query_error(exc: MalformedQueryError):  # type: ignore[no-untyped-def]
+        return error_response(400, "malformed", str(exc), exc.fields)
 
     @app.errorhandler(ValidationError)
     def schema_error(exc: ValidationError):  # type: ignore[no-untyped-def]

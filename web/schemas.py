@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 
 class DataBodySchema(Schema):
@@ -90,7 +90,53 @@ class VerifySchema(Schema):
     reason = fields.String(allow_none=True)
 
 
+class ErrorSchema(Schema):
+    """SPEC §12 error body."""
+
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields",
+                          required=True)
+
+
+class PageQuerySchema(Schema):
+    """`limit` (1–1000) and `offset` (0 or more); more pages are announced by a `Link: <…>; rel="next"` header."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+
+
+class InstanceQuerySchema(PageQuerySchema):
+    """Filters of `GET /instances`."""
+
+    process = fields.String(load_default=None, validate=validate.Length(max=200))
+    status = fields.String(load_default=None, validate=validate.OneOf(["running", "completed", "cancelled", "error"]))
+    decision = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class TaskQuerySchema(PageQuerySchema):
+    """Filters of `GET /tasks`."""
+
+    scope = fields.String(load_default="all", validate=validate.OneOf(["mine", "groups", "all"]))
+    process = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class VerifyQuerySchema(Schema):
+    """`GET /audit/verify?instance=ID` checks one instance's events only."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    instance = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+
+
 data_body = DataBodySchema()
+instance_query = InstanceQuerySchema()
+task_query = TaskQuerySchema()
+verify_query = VerifyQuerySchema()
 process_list = ProcessSchema(many=True)
 task_list = TaskSchema(many=True)
 task_schema = TaskSchema()

@@ -15,8 +15,11 @@ from ..model import Actor, DeployResult, ProcessView
 from ..tables import FormRecord, ProcessVersionRecord
 
 
-def deploy(engine: WorkflowEngine, catalog: Catalog, actor: Actor) -> DeployResult:
-    """Store every changed process and form as a new version; unchanged ones are a no-op. One transaction."""
+def deploy(engine: WorkflowEngine, catalog: Catalog, actor: Actor, *, reason: str | None = None) -> DeployResult:
+    """Store every changed process and form as a new version; unchanged ones are a no-op. One transaction.
+
+    `reason` (required on the admin pages) is audited as `deployment_approved` with what was registered.
+    """
     deployed: list[tuple[str, int]] = []
     unchanged: list[str] = []
     forms_deployed: list[str] = []
@@ -48,6 +51,9 @@ def deploy(engine: WorkflowEngine, catalog: Catalog, actor: Actor) -> DeployResu
             uow.audit.append(AuditEventType.process_deployed, None, actor.username, role=actor.primary_role,
                              element_id=bundle.key, version=latest + 1, content_hash=bundle.content_hash,
                              files=sorted(bundle.sources))
+        if reason is not None:
+            uow.audit.append("deployment_approved", None, actor.username, role=actor.primary_role, reason=reason,
+                             deployed=[f"{k} v{v}" for k, v in deployed], unchanged=unchanged, forms=forms_deployed)
         uow.commit()
     return DeployResult(tuple(deployed), tuple(unchanged), tuple(forms_deployed))
 

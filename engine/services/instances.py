@@ -131,12 +131,22 @@ def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> 
 
 
 def instance_history(engine: WorkflowEngine, instance_id: int, actor: Actor) -> list[AuditEntry]:
-    """The instance's audit events in order."""
+    """The instance's audit events in order; the read itself is audited (after it, so it is not in the list)."""
     with engine.new_uow(readonly=True) as uow:
         load_visible(engine, uow, instance_id, actor)
         rows = uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
                                    .order_by(AuditRecord.seq)).scalars()
-        return [audit_entry(r) for r in rows]
+        entries = [audit_entry(r) for r in rows]
+    record_view(engine, instance_id, actor, "history")
+    return entries
+
+
+def record_view(engine: WorkflowEngine, instance_id: int, actor: Actor, view: str) -> None:
+    """Audit a read of case data (`view`: history, diagram, replay, export...) in one small unit of work."""
+    with engine.new_uow() as uow:
+        uow.audit.append(AuditEventType.document_viewed, instance_id, actor.username, role=actor.primary_role,
+                         view=view)
+        uow.commit()
 
 
 def audit_entry(row: AuditRecord) -> AuditEntry:

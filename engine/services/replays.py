@@ -12,7 +12,7 @@ from ..errors import PermissionDeniedError
 from ..model import Actor
 from ..replay import RecordedEvent, ReplayReport
 from ..tables import AuditRecord, InstanceRecord
-from .instances import load_visible
+from .instances import load_visible, record_view
 
 REPLAY_ROLES = ("auditor", "admin")
 
@@ -29,9 +29,14 @@ def replay_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> R
         try:
             stored = engine.load_workflow(record.state, version)
         except Exception as exc:  # noqa: BLE001 - a corrupted state is a finding, not a crash
-            report = replay.replay(instance_id, version.spec_json, engine.script_engine, events, None)
-            return report.diverge(None, f"the stored state cannot be loaded: {exc}") if report.ok else report
-    return replay.replay(instance_id, version.spec_json, engine.script_engine, events, stored)
+            stored, broken = None, f"the stored state cannot be loaded: {exc}"
+        else:
+            broken = None
+    report = replay.replay(instance_id, version.spec_json, engine.script_engine, events, stored)
+    if broken and report.ok:
+        report.diverge(None, broken)
+    record_view(engine, instance_id, actor, "replay")  # the replay reads all the case data
+    return report
 
 
 def instance_ids(engine: WorkflowEngine) -> list[int]:

@@ -14,8 +14,11 @@ from ..tables import ApiTokenRecord, UserRecord
 
 def add_user(engine: WorkflowEngine, username: str, roles: list[str], *, password: str | None = None,
              display_name: str | None = None, email: str | None = None,
-             actor: Actor | None = None) -> tuple[UserView, str | None]:
-    """Create an account; returns the view and the generated password when none was given."""
+             actor: Actor | None = None, reason: str | None = None) -> tuple[UserView, str | None]:
+    """Create an account; returns the view and the generated password when none was given.
+
+    `reason` (required on the admin pages) is kept in the audit event.
+    """
     unknown = sorted(set(roles) - set(engine.settings.roles))
     problems: dict[str, list[str]] = {}
     if unknown:
@@ -34,7 +37,7 @@ def add_user(engine: WorkflowEngine, username: str, roles: list[str], *, passwor
         uow.session.add(record)
         uow.audit.append(AuditEventType.user_changed, None, (actor.username if actor else "system"),
                          role=actor.primary_role if actor else "admin", element_id=None, action="user_added",
-                         username=username, roles=sorted(set(roles)))
+                         username=username, roles=sorted(set(roles)), **({"reason": reason} if reason else {}))
         uow.commit()
         return _user_view(record), generated
 

@@ -1,12 +1,15 @@
-"""The background worker's one pass: due timers, pending messages, then the notification outbox."""
+"""The background worker's one pass: due timers, pending messages, the notification outbox, then retention."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from datetime import date
 
 from ..bootstrap import WorkflowEngine
 from .messages import deliver_pending_messages
 from .outbox import send_pending_notifications
+from .retention import run_retention
 from .timers import fire_due_timers
 
 
@@ -17,6 +20,7 @@ class WorkerPass:
     timers: int
     messages: int
     notifications: int
+    redacted: int = 0
 
     @property
     def busy(self) -> bool:
@@ -33,4 +37,17 @@ def run_worker_once(engine: WorkflowEngine, rounds: int = 10) -> WorkerPass:
         messages += delivered
         if not delivered:
             break
-    return WorkerPass(timers, messages, send_pending_notifications(engine))
+    notifications = send_pending_notifications(engine)
+    return WorkerPass(timers, messages, notifications, _retention_once_a_day(engine))
+
+
+# The retention pass scans every closed record, so a polling worker runs it once per day (and on its first pass).
+_last_retention: weakref.WeakKeyDictionary[WorkflowEngine, date] = weakref.WeakKeyDictionary()
+
+
+def _retention_once_a_day(engine: WorkflowEngine) -> int:
+    today = engine.now().date()
+    if _last_retention.get(engine) == today:
+        return 0
+    _last_retention[engine] = today
+    return len(run_retention(engine, today).redacted)
