@@ -123,11 +123,13 @@ def demo() -> None:
 @main.command(help="Serve the web UI and the JSON API.")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the app with Flask's server (use gunicorn 'web:create_app()' in production)."""
-    from web import create_app
+@click.option("--workers", default=2, type=int, show_default=True, help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the app under gunicorn."""
+    from web.server import serve as run_server
 
-    create_app().run(host=host, port=port, threaded=True)
+    click.echo(f"campusflow on http://{host}:{port} ({workers} workers); Ctrl+C to stop")
+    run_server(host, port, workers)
 
 
 @main.command(help="Fire due timers, deliver messages between processes, and send the notification outbox.")
