@@ -126,19 +126,22 @@ def read_snapshot(cursor: Any) -> Snapshot:
     return Snapshot(head_seq or 0, head_hash or GENESIS_HASH, low, high, rows)
 
 
-def iter_rows(cursor: Any, dialect: str, low: int | None, high: int, batch: int = BATCH) -> Iterator[tuple]:
-    """Rows with low < seq <= high (no lower bound when low is None) in seq order, fetched in batches."""
+def iter_rows(connection: Any, dialect: str, low: int | None, high: int, batch: int = BATCH) -> Iterator[tuple]:
+    """Rows with low < seq <= high (no lower bound when low is None) in seq order, streamed in batches.
+
+    One query read as it goes (a server-side cursor on PostgreSQL): paging with LIMIT re-plans and re-sorts.
+    """
     p = _PARAM[dialect]
     sql = (f"SELECT seq, {_AT_SQL[dialect]}, instance_id, actor, role, type, element_id, details, prev_hash, hash "
-           f"FROM audit_events WHERE seq > {p} AND seq <= {p} ORDER BY seq LIMIT {int(batch)}")
-    last = -(2**62) if low is None else low  # rows before the chain start (seq <= 0) are tampering too
-    while True:
-        cursor.execute(sql, (last, high))
-        rows = cursor.fetchall()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][0]
+           f"FROM audit_events WHERE seq > {p} AND seq <= {p} ORDER BY seq")
+    cursor = connection.cursor(name="audit_verify") if dialect == "postgresql" else connection.cursor()
+    try:
+        # rows before the chain's start (seq <= 0) are tampering too, so the open lower bound reads them
+        cursor.execute(sql, (-(2**62) if low is None else low, high))
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def _connect(dialect: str, url: str) -> Any:
@@ -156,7 +159,7 @@ def scan_range(dialect: str, url: str, low: int | None, high: int) -> RunResult:
     """Worker: read and scan one seq range on its own connection."""
     connection = _connect(dialect, url)
     try:
-        return scan_rows(iter_rows(connection.cursor(), dialect, low, high), sqlite_text=dialect == "sqlite")
+        return scan_rows(iter_rows(connection, dialect, low, high), sqlite_text=dialect == "sqlite")
     finally:
         connection.close()
 

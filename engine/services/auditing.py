@@ -40,18 +40,19 @@ def verify_audit(engine: WorkflowEngine, instance_id: int | None = None, *,
 def _verify_all(engine: WorkflowEngine, parallel: bool | None) -> VerifyResult:
     dialect, url = engine.db.dialect.name, engine.settings.database_url
     with engine.new_uow(readonly=True) as uow:
-        cursor = uow.session.connection().connection.cursor()
+        connection = uow.session.connection().connection
+        cursor = connection.cursor()
         try:
             snapshot = audit_scan.read_snapshot(cursor)
-            if snapshot.max_seq is None:
-                return combine([], snapshot.head_seq, snapshot.head_hash)
-            if parallel is None:
-                parallel = audit_scan.parallel_possible(dialect, url, snapshot.rows)
-            if not parallel:
-                rows = audit_scan.iter_rows(cursor, dialect, None, snapshot.max_seq)
-                runs = [audit_scan.scan_rows(rows, sqlite_text=dialect == "sqlite")]
         finally:
             cursor.close()
+        if snapshot.max_seq is None:
+            return combine([], snapshot.head_seq, snapshot.head_hash)
+        if parallel is None:
+            parallel = audit_scan.parallel_possible(dialect, url, snapshot.rows)
+        if not parallel:
+            rows = audit_scan.iter_rows(connection, dialect, None, snapshot.max_seq)
+            runs = [audit_scan.scan_rows(rows, sqlite_text=dialect == "sqlite")]
     if parallel:  # outside the read transaction: the workers read committed rows up to the snapshot's max
         runs = audit_scan.scan_parallel(dialect, url, snapshot)
     return combine(runs, snapshot.head_seq, snapshot.head_hash)

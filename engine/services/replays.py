@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .. import replay
+from ..audit import merge_payload
 from ..bootstrap import WorkflowEngine
 from ..errors import PermissionDeniedError
 from ..model import Actor
 from ..replay import RecordedEvent, ReplayReport
-from ..tables import AuditRecord, InstanceRecord
+from ..tables import AuditPayloadRecord, AuditRecord, InstanceRecord
 from .instances import load_visible, record_view
 
 REPLAY_ROLES = ("auditor", "admin")
@@ -23,9 +25,7 @@ def replay_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> R
         raise PermissionDeniedError("only auditors and admins may replay instances")
     with engine.new_uow(readonly=True) as uow:
         record, version = load_visible(engine, uow, instance_id, actor)
-        rows = uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
-                                   .order_by(AuditRecord.seq)).scalars()
-        events = [RecordedEvent(r.seq, r.at, r.actor, r.type, r.element_id, json.loads(r.details)) for r in rows]
+        events = _recorded_events(uow.session, instance_id)
         try:
             stored = engine.load_workflow(record.state, version)
         except Exception as exc:  # noqa: BLE001 - a corrupted state is a finding, not a crash
@@ -37,6 +37,17 @@ def replay_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> R
         report.diverge(None, broken)
     record_view(engine, instance_id, actor, "replay")  # the replay reads all the case data
     return report
+
+
+def _recorded_events(session: Session, instance_id: int) -> list[RecordedEvent]:
+    """The instance's events with their payloads merged back: two queries (rows as tuples, then the payloads)."""
+    bodies = dict(session.execute(select(AuditPayloadRecord.digest, AuditPayloadRecord.body)
+                                  .where(AuditPayloadRecord.instance_id == instance_id)).tuples().all())
+    rows = session.execute(select(AuditRecord.seq, AuditRecord.at, AuditRecord.actor, AuditRecord.type,
+                                  AuditRecord.element_id, AuditRecord.details)
+                           .where(AuditRecord.instance_id == instance_id).order_by(AuditRecord.seq)).tuples()
+    return [RecordedEvent(seq, at, actor, type_, element_id, json.loads(merge_payload(details, bodies)))
+            for seq, at, actor, type_, element_id, details in rows]
 
 
 def instance_ids(engine: WorkflowEngine) -> list[int]:

@@ -99,7 +99,8 @@ def deploy_staged(engine: WorkflowEngine, staged_id: int, actor: Actor, reason: 
         row = _staged(uow, staged_id)
         if row.deployed_at is not None:
             raise ConflictError(f"staged deployment {staged_id} was already deployed")
-        catalog: Catalog = build_catalog(_merge(deployed_sources(uow), row.files), engine.settings.roles)
+        files = _merge(deployed_sources(uow), row.files)
+    catalog: Catalog = build_catalog(files, engine.settings.roles)
     result = deploy(engine, catalog, actor, reason=why)
     with engine.new_uow() as uow:
         _staged(uow, staged_id).deployed_at = engine.now()
