@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import sys
 from datetime import UTC, datetime
@@ -18,7 +19,9 @@ from engine.model import Actor
 
 
 def _engine() -> WorkflowEngine:
-    return bootstrap(Settings.from_env())
+    engine = bootstrap(Settings.from_env())
+    atexit.register(engine.db.dispose)  # close pooled connections cleanly when the command ends
+    return engine
 
 
 @click.group(help="campusflow: Prevent-duty governance as executable BPMN.")

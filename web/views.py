@@ -36,14 +36,14 @@ def home():  # type: ignore[no-untyped-def]
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     """Log in with a local account."""
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         try:
             log_in(request.form.get("username", ""), request.form.get("password", ""))
             return redirect(safe_next(request.args.get("next")) or url_for("ui.home"))
         except AuthenticationError as exc:
-            error = exc.message
-    return render_template("login.html", error=error), (401 if error else 200)
+            error, status = exc.message, 429 if exc.code == "throttled" else 401
+    return render_template("login.html", error=error), status
 
 
 @bp.post("/logout")

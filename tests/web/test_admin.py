@@ -155,7 +155,7 @@ def test_five_failed_logins_lock_the_user_out_from_that_address_even_with_the_ri
     elsewhere = client.post("/login", data={"username": "olivia", "password": "pw-olivia"},
                             environ_base={"REMOTE_ADDR": "192.0.2.7"})
 
-    assert locked.status_code == 401 and b"Too many failed sign-ins" in locked.data
+    assert locked.status_code == 429 and b"Too many failed sign-ins" in locked.data
     assert elsewhere.status_code == 302
 
 
