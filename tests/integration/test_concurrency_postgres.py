@@ -1,7 +1,8 @@
 """Two actors complete the same task at the same moment: one wins, the other gets a conflict.
 
-The PostgreSQL races use separate OS processes (and, over HTTP, two `campusflow serve` processes); they run
-in the PostgreSQL pass of the suite. The SQLite race uses threads on one engine and always runs.
+The PostgreSQL races use separate OS processes (and, over HTTP, two `campusflow serve` processes); they are
+marked postgres_only and run in the PostgreSQL pass of the suite.
+The SQLite race uses threads on one engine and always runs.
 """
 
 from __future__ import annotations
@@ -38,11 +39,8 @@ APPROVE = {"decision": "approved"}
 RACERS = (Actor("evan", frozenset({"events_office"})), Actor("eve", frozenset({"events_office"})))
 _SCRIPT = shutil.which("campusflow", path=str(Path(sys.executable).parent)) or shutil.which("campusflow")
 CAMPUSFLOW = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())"]
-requires_postgres = pytest.mark.skipif(
-    not os.environ.get("CAMPUSFLOW_TEST_POSTGRES_URL"),
-    reason="CAMPUSFLOW_TEST_POSTGRES_URL is not set; the cross-process race needs the PostgreSQL server "
-    "(the CI's PostgreSQL pass sets it)",
-)
+# Deselected in the SQLite pass (make test); run by the PostgreSQL pass (make test-postgres, CI).
+requires_postgres = pytest.mark.postgres_only
 
 Outcome = tuple[str, str]  # ("ok" | "conflict" | "error", detail)
 
