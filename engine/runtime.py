@@ -38,8 +38,14 @@ from .audit import AuditEventType
 from .bpmn_parser import CamundaServiceTask
 from .camunda_fixes import pin_collection_io
 from .effects import Effect, collecting
-from .errors import PermissionDeniedError, ScriptTaskError, TaskNotFoundError, TaskNotReadyError
-from .scripting import is_iso_timer_literal, python_expression
+from .errors import (
+    InvalidTaskDataError,
+    PermissionDeniedError,
+    ScriptTaskError,
+    TaskNotFoundError,
+    TaskNotReadyError,
+)
+from .scripting import InputRefused, is_iso_timer_literal, python_expression
 
 LONDON = ZoneInfo("Europe/London")
 clock.install()
@@ -84,10 +90,23 @@ def run_engine(workflow: BpmnWorkflow) -> None:
     try:
         workflow.do_engine_steps()
     except SpiffWorkflowException as exc:
+        refusal = _refusal(exc)
+        if refusal is not None:
+            raise InvalidTaskDataError(refusal.message, fields={refusal.field: [refusal.message]}) from exc
         task = getattr(exc, "task", None)
         element = task.task_spec.bpmn_id if task is not None else getattr(exc, "id", None)
         raise ScriptTaskError(f"{element or 'workflow'}: {exc}", element_id=element,
                               line=getattr(exc, "line_number", None)) from exc
+
+
+def _refusal(exc: BaseException) -> InputRefused | None:
+    """The InputRefused a diagram script raised, wherever SpiffWorkflow wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, InputRefused):
+            return seen
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    return None
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:

@@ -38,6 +38,19 @@ _EL_TOKENS = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')|&&|\|\||!(?!=)
 _EL_MAP = {"&&": " and ", "||": " or ", "!": " not ", "true": "True", "false": "False", "null": "None"}
 
 
+class InputRefused(Exception):
+    """Raised by `refuse()` in a diagram script: the submitted data breaks a rule of the process."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def refuse(field: str, message: str) -> None:
+    """For diagram scripts: reject the step's input with a message for `field`; nothing is saved."""
+    raise InputRefused(str(field), str(message))
+
+
 def is_iso_timer_literal(expression: str) -> bool:
     """True for a bare ISO-8601 duration, date-time or repeating interval such as `PT5M` or `R2/PT1H`."""
     return bool(ISO_TIMER_LITERAL.match(expression))
@@ -64,6 +77,7 @@ def _inplace(op: str, left: Any, right: Any) -> Any:
 
 
 SCRIPT_FUNCTIONS: dict[str, Any] = {
+    "refuse": refuse,
     "add_working_days": working_days.add_working_days,
     "working_days_between": working_days.working_days_between,
     "is_working_day": working_days.is_working_day,

@@ -25,23 +25,59 @@ def _complete(engine: WorkflowEngine, instance_id: int, element_id: str, data: d
 
 def drive_high_risk_request(engine: WorkflowEngine) -> int:
     """Submit, check the speaker (two cancellations), assess, and let the senior officer approve with conditions."""
-    speaker = {"full_name": "Dr Ada Visitor", "affiliation": "University of Elsewhere", "talk_title": "Free speech",
-               "synopsis": "A debate.", "participation_mode": "in_person", "on_tour": False,
-               "prior_controversy": True}
-    view = services.start_instance(engine, "event_approval", event_request(
-        title="Society debate: contested questions", organiser_type="student_society", audience="open_to_public",
-        expected_attendance=300, topic_sensitivity="contested", protest_anticipated="possible", event_type="debate",
-        speakers=[speaker]), ORGANISER)
+    speaker = {
+        "full_name": "Dr Ada Visitor",
+        "affiliation": "University of Elsewhere",
+        "talk_title": "Free speech",
+        "synopsis": "A debate.",
+        "participation_mode": "in_person",
+        "on_tour": False,
+        "prior_controversy": True,
+    }
+    view = services.start_instance(
+        engine,
+        "event_approval",
+        event_request(
+            title="Society debate: contested questions",
+            organiser_type="student_society",
+            audience="open_to_public",
+            expected_attendance=300,
+            topic_sensitivity="contested",
+            protest_anticipated="possible",
+            event_type="debate",
+            speakers=[speaker],
+        ),
+        ORGANISER,
+    )
     steps = [
-        ("due_diligence", {"proscribed_check": "none", "prior_incidents": "none", "prior_cancellations": 2,
-                           "due_diligence_summary": "Two cancellations elsewhere in the last three years."}, SECURITY),
-        ("record_speaker_declaration", {"declaration_signed": True,
-                                        "declaration_signed_on": view.started_at.date().isoformat()}, ORGANISER),
+        (
+            "due_diligence",
+            {
+                "proscribed_check": "none",
+                "prior_incidents": "none",
+                "prior_cancellations": 2,
+                "due_diligence_summary": "Two cancellations elsewhere in the last three years.",
+            },
+            SECURITY,
+        ),
+        (
+            "record_speaker_declaration",
+            {"declaration_signed": True, "declaration_signed_on": view.started_at.date().isoformat()},
+            ORGANISER,
+        ),
         ("assess_security", {"security_risk": "medium", "security_notes": "Stewards at both doors."}, SECURITY),
         ("assess_prevent", {"prevent_risk": "low", "prevent_notes": "No specific evidence of risk."}, PREVENT),
-        ("decide_high_risk", {"decision": "approved_with_conditions", "conditions": REQUIRED,
-                              "condition_reason_category": "non_prevent", "decision_reasons": DECISION_REASONS},
-         SENIOR),
+        (
+            "decide_high_risk",
+            {
+                "decision": "approved_with_conditions",
+                "conditions_change_reason": "Proportionate to this event.",
+                "conditions": REQUIRED,
+                "condition_reason_category": "non_prevent",
+                "decision_reasons": DECISION_REASONS,
+            },
+            SENIOR,
+        ),
     ]
     for element_id, data, actor in steps:
         _complete(engine, view.id, element_id, data, actor)

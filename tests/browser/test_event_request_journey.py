@@ -93,6 +93,8 @@ def approve_with_conditions(page: Page) -> None:
     for code in ("M01", "M13"):
         page.get_by_role("group", name="Conditions").get_by_label(re.compile(f"^{code} ")).check()
     page.get_by_label("Not Prevent-related (e.g. safety, logistics)").check()
+    page.get_by_label("Why did you add or remove conditions?").fill(
+        "A debate on a contested topic: an independent chair and an opening statement keep it orderly.")
 
 
 def test_organiser_request_with_two_speakers_is_decided_with_conditions_and_organiser_sees_outcome(ui_factory):

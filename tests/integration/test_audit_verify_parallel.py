@@ -6,7 +6,8 @@ import pytest
 from test_audit_chain import _run_two_requests, _tamper
 
 from engine import services
-from engine.audit_scan import scan_rows
+from engine.audit import combine
+from engine.audit_scan import read_snapshot, scan_parallel, scan_rows
 
 TAMPERINGS = {
     "edited": ["UPDATE audit_events SET actor = 'mallory' WHERE seq = 9"],
@@ -36,3 +37,11 @@ def test_parallel_verify_finds_the_same_first_bad_event(deployed, kind):
 def test_a_null_where_text_belongs_is_a_finding_not_a_crash():
     row = (1, "2027-03-01T10:00:00.000000+00:00", None, None, None, "x", None, "{}", "0" * 64, "f" * 64)
     assert scan_rows([row]).bad == 1
+
+
+def test_more_workers_than_events_still_cover_the_chain_exactly_once(deployed):
+    _run_two_requests(deployed)
+    with deployed.db.connect() as conn:
+        snapshot = read_snapshot(conn.connection.cursor())
+    runs = scan_parallel(deployed.db.dialect.name, deployed.settings.database_url, snapshot, workers=16)
+    assert combine(runs, snapshot.head_seq, snapshot.head_hash) == services.verify_audit(deployed, parallel=False)

@@ -15,8 +15,12 @@ from scenario_driver import APPEAL, AUDITOR, EVENTS, ORGANISER, TODAY, Driver, e
 from engine import services  # noqa: E402
 
 PROCEDURAL = {"decision": "rejected", "rejection_reason_category": "procedural", "decision_reasons": "Too late."}
-NON_PREVENT = {"decision": "approved_with_conditions", "conditions": ["M06"],
-               "condition_reason_category": "non_prevent"}
+NON_PREVENT = {
+    "decision": "approved_with_conditions",
+    "conditions_change_reason": "Proportionate to this event.",
+    "conditions": ["M06"],
+    "condition_reason_category": "non_prevent",
+}
 
 
 @pytest.fixture
@@ -40,8 +44,15 @@ def test_real_processes_give_the_expected_return(driven):
     overturned.complete("lodge_appeal", {"appeal_grounds": "We can move the date."}, ORGANISER)
     overturned.complete("decide_appeal", {"appeal_outcome": "overturn", "appeal_reasons": "Date moved."}, APPEAL)
     _decide(driven, NON_PREVENT).complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
-    Driver(driven).start(event_data(20, venue_mode="off_campus", organiser_type="external_hirer",
-                                    uses_university_brand=False, university_funded=False))
+    Driver(driven).start(
+        event_data(
+            20,
+            venue_mode="off_campus",
+            organiser_type="external_hirer",
+            uses_university_brand=False,
+            university_funded=False,
+        )
+    )
     report = services.ofs_report(driven, AUDITOR, 2026)
     assert report["figures"] == {"E1": 3, "E2a": 0, "E2b": 1, "E3a": 0, "E3b": 1}
     assert report["E3b_by_category"]["procedural"] == 1

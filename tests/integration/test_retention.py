@@ -32,8 +32,16 @@ def two_events(deployed):
             driver = Driver(deployed)
             driver.start(event_data(20, title=title, speakers=[speaker("Dr Ada Visitor")]))
             driver.check_speaker()
-            driver.complete("review_request", {"decision": "approved_with_conditions", "conditions": ["M06"],
-                                               "condition_reason_category": "non_prevent"}, EVENTS)
+            driver.complete(
+                "review_request",
+                {
+                    "decision": "approved_with_conditions",
+                    "conditions_change_reason": "Proportionate to this event.",
+                    "conditions": ["M06"],
+                    "condition_reason_category": "non_prevent",
+                },
+                EVENTS,
+            )
             driver.complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
             ids.append(driver.instance_id)
     return deployed, ids
@@ -46,8 +54,9 @@ def _row(engine, instance_id):
 
 def _payloads(engine, instance_id):
     with engine.new_uow(readonly=True) as uow:
-        return uow.session.execute(select(func.count()).select_from(AuditPayloadRecord)
-                                   .where(AuditPayloadRecord.instance_id == instance_id)).scalar_one()
+        return uow.session.execute(
+            select(func.count()).select_from(AuditPayloadRecord).where(AuditPayloadRecord.instance_id == instance_id)
+        ).scalar_one()
 
 
 def test_expired_records_are_redacted_held_ones_kept_and_the_chain_verifies(two_events):
@@ -71,8 +80,10 @@ def test_expired_records_are_redacted_held_ones_kept_and_the_chain_verifies(two_
     assert started.details.get("redacted") is True and "data" not in started.details
     assert history[-1].type == "data_redacted" and history[-1].details["rule"] == "event_files"
     with engine.new_uow(readonly=True) as uow:
-        assert {o.body for o in uow.session.execute(select(OutboxRecord).where(
-            OutboxRecord.instance_id == expired)).scalars()} == {REDACTED}
+        assert {
+            o.body
+            for o in uow.session.execute(select(OutboxRecord).where(OutboxRecord.instance_id == expired)).scalars()
+        } == {REDACTED}
 
     kept = _row(engine, held)
     assert kept.summary["title"] == "Held seminar" and EMAIL in kept.state and _payloads(engine, held) > 0
@@ -89,11 +100,21 @@ def test_expired_records_are_redacted_held_ones_kept_and_the_chain_verifies(two_
 def test_sharing_log_rows_expire_after_six_years_unless_held(deployed):
     with deployed.new_uow() as uow:
         for speaker_name in ("Kim Lee", "Sam Held"):
-            uow.session.add(SharingLogRecord(direction="inbound", decision="shared", counterpart_org="North Uni",
-                                             speaker=speaker_name, purpose="Event check", decided_by="priya",
-                                             created_at=datetime(2026, 10, 1, tzinfo=UTC), data_requested=[],
-                                             data_categories_shared=["dates"], details={"requester": "J. Doe"},
-                                             transmitted=True))
+            uow.session.add(
+                SharingLogRecord(
+                    direction="inbound",
+                    decision="shared",
+                    counterpart_org="North Uni",
+                    speaker=speaker_name,
+                    purpose="Event check",
+                    decided_by="priya",
+                    created_at=datetime(2026, 10, 1, tzinfo=UTC),
+                    data_requested=[],
+                    data_categories_shared=["dates"],
+                    details={"requester": "J. Doe"},
+                    transmitted=True,
+                )
+            )
         uow.commit()
     set_legal_hold(deployed, DPO, "sharing_log", 2, "Information Commissioner inquiry.")
     assert run_retention(deployed, date(2032, 10, 1)).redacted == ()
@@ -115,4 +136,3 @@ def test_legal_holds_need_the_dpo_a_reason_and_a_known_record(two_events):
     assert "record_type" in caught.value.fields
     history = services.instance_history(engine, first, AUDITOR)
     assert "legal_hold_set" not in [e.type for e in history]  # nothing changed
-

@@ -160,3 +160,20 @@ def test_reading_case_data_is_itself_audited(deployed):
     services.get_instance(deployed, view.id, EVENTS_OFFICE)
     viewed = [e for e in services.instance_history(deployed, view.id, AUDITOR) if e.type == "document_viewed"]
     assert viewed and viewed[-1].actor == EVENTS_OFFICE.username
+
+
+def test_changing_the_required_conditions_needs_a_reason_and_a_refusal_changes_nothing(deployed):
+    view = services.start_instance(deployed, "event_approval", event_request(), ORGANISER)
+    [task] = services.list_tasks(deployed, EVENTS_OFFICE)
+    before = _audit_count(deployed)
+    decision = {"decision": "approved_with_conditions", "conditions": ["M06"],
+                "condition_reason_category": "non_prevent"}
+    with pytest.raises(InvalidDataError) as refused:  # refused by the diagram's own rule (refuse() in a script)
+        services.complete_task(deployed, task.id, decision, EVENTS_OFFICE)
+    assert list(refused.value.fields) == ["conditions_change_reason"]
+    assert _audit_count(deployed) == before
+    _state_round_trip(deployed, view.id)
+    assert [t.id for t in services.list_tasks(deployed, EVENTS_OFFICE)] == [task.id]
+    done = services.complete_task(deployed, task.id, {**decision, "conditions_change_reason": "A packed room."},
+                                  EVENTS_OFFICE)
+    assert done.outcome["conditions"] == ["M06"]

@@ -49,8 +49,17 @@ def test_s01_low_risk_seminar_is_approved_by_the_events_office(driver):
 
 
 def test_s02_high_risk_society_event_is_approved_with_non_prevent_conditions(driver):
-    driver.start(event_data(18, organiser_type="student_society", audience="open_to_public", expected_attendance=300,
-                            topic_sensitivity="contested", protest_anticipated="possible", speakers=[speaker()]))
+    driver.start(
+        event_data(
+            18,
+            organiser_type="student_society",
+            audience="open_to_public",
+            expected_attendance=300,
+            topic_sensitivity="contested",
+            protest_anticipated="possible",
+            speakers=[speaker()],
+        )
+    )
     driver.check_speaker({"prior_cancellations": 2, "due_diligence_summary": "Two cancellations elsewhere."})
     data = driver.data
     assert (data["risk_score"], data["risk_level"], data["route"]) == (6, "HIGH", "senior_officer")
@@ -60,12 +69,22 @@ def test_s02_high_risk_society_event_is_approved_with_non_prevent_conditions(dri
     task = services.get_task(driver.engine, driver.task("decide_high_risk").id, SENIOR)
     assert (task.candidate_groups, task.data["conditions"]) == (("senior_officer",), required)
     assert task.data["condition_reason_category"] == "non_prevent"
-    driver.complete("decide_high_risk", {"decision": "approved_with_conditions", "conditions": required,
-                                         "condition_reason_category": "non_prevent"}, SENIOR)
+    driver.complete(
+        "decide_high_risk",
+        {
+            "decision": "approved_with_conditions",
+            "conditions_change_reason": "Proportionate to this event.",
+            "conditions": required,
+            "condition_reason_category": "non_prevent",
+        },
+        SENIOR,
+    )
     result = outcome(driver)
     assert (result["decision"], result["conditions"]) == ("approved_with_conditions", required)
     assert (result["condition_reason_category"], result["ofs_category"]) == (
-        "non_prevent", "approved_non_prevent_conditions")
+        "non_prevent",
+        "approved_non_prevent_conditions",
+    )
     assert driver.open() == ["accept_conditions"]
 
 
@@ -91,8 +110,15 @@ def test_s04_short_notice_low_risk_is_accepted_late_and_approved(driver):
 
 
 def test_s05_medium_risk_with_three_days_notice_is_rejected_as_procedural(driver):
-    driver.start(event_data(3, audience="open_to_public", expected_attendance=150, topic_sensitivity="contested",
-                            protest_anticipated="possible"))
+    driver.start(
+        event_data(
+            3,
+            audience="open_to_public",
+            expected_attendance=150,
+            topic_sensitivity="contested",
+            protest_anticipated="possible",
+        )
+    )
     data = driver.data
     assert (data["risk_score"], data["risk_level"], data["notice_decision"]) == (4, "MEDIUM", "reject")
     assert driver.open() == ["confirm_procedural_rejection"]
@@ -105,17 +131,28 @@ def test_s05_medium_risk_with_three_days_notice_is_rejected_as_procedural(driver
 
 def rate_speaker(driver: Driver, rating: str) -> None:
     """Due diligence asks for external intelligence; the outbound query returns `rating`."""
-    driver.complete("due_diligence", {**CLEAR, "request_external_intel": True,
-                                      "due_diligence_summary": "Ask partners."}, PREVENT)
+    driver.complete(
+        "due_diligence", {**CLEAR, "request_external_intel": True, "due_diligence_summary": "Ask partners."}, PREVENT
+    )
     assert driver.open() == []
     assert services.run_worker_once(driver.engine).messages == 1
     (query_id,) = instances_of(driver.engine, "intel_query")
     query = attach(driver.engine, query_id)
-    query.complete("send_intel_query", {"query_recipient_org": "Partner University", "transfer_method": "secure_email",
-                                        "identifiers_sent": ["full_name", "affiliation"], "art6_basis": "public_task"},
-                   PREVENT)
-    query.complete("record_intel_response", {"external_intel": rating, "intel_source": "Partner Prevent team",
-                                             "intel_expiry": "2027-09-01"}, PREVENT)
+    query.complete(
+        "send_intel_query",
+        {
+            "query_recipient_org": "Partner University",
+            "transfer_method": "secure_email",
+            "identifiers_sent": ["full_name", "affiliation"],
+            "art6_basis": "public_task",
+        },
+        PREVENT,
+    )
+    query.complete(
+        "record_intel_response",
+        {"external_intel": rating, "intel_source": "Partner Prevent team", "intel_expiry": "2027-09-01"},
+        PREVENT,
+    )
     assert query.view().status == "completed"
     assert services.run_worker_once(driver.engine).messages == 1
     assert driver.open() == ["record_speaker_declaration"]
@@ -129,9 +166,16 @@ def test_s06_amber_rating_gives_prevent_conditions_decided_by_the_prevent_lead(d
     assert (data["external_intel"], data["risk_score"], data["risk_level"]) == ("amber", 4, "MEDIUM")
     assert data["required_mitigations"] == ["M01", "M02", "M09", "M11", "M13"]
     assess(driver)
-    driver.complete("decide_medium_risk", {"decision": "approved_with_conditions",
-                                           "conditions": data["required_mitigations"],
-                                           "condition_reason_category": "prevent"}, PREVENT)
+    driver.complete(
+        "decide_medium_risk",
+        {
+            "decision": "approved_with_conditions",
+            "conditions_change_reason": "Proportionate to this event.",
+            "conditions": data["required_mitigations"],
+            "condition_reason_category": "prevent",
+        },
+        PREVENT,
+    )
     result = outcome(driver)
     assert (result["decision"], result["condition_reason_category"]) == ("approved_with_conditions", "prevent")
     assert result["ofs_category"] == "approved_prevent_conditions"
@@ -142,8 +186,11 @@ def test_s07_red_rating_is_high_and_a_rejection_opens_the_appeal_window(driver):
     rate_speaker(driver, "red")
     assert (driver.data["risk_level"], driver.data["route"]) == ("HIGH", "senior_officer")
     assess(driver)
-    driver.complete("decide_high_risk", {"decision": "rejected", "rejection_reason_category": "prevent_risk",
-                                         "decision_reasons": REASONS}, SENIOR)
+    driver.complete(
+        "decide_high_risk",
+        {"decision": "rejected", "rejection_reason_category": "prevent_risk", "decision_reasons": REASONS},
+        SENIOR,
+    )
     result = outcome(driver)
     assert (result["decision"], result["rejection_reason_category"]) == ("rejected", "prevent_risk")
     assert (result["decision_reasons"], result["ofs_category"]) == (REASONS, "rejected_prevent")
@@ -153,8 +200,7 @@ def test_s07_red_rating_is_high_and_a_rejection_opens_the_appeal_window(driver):
 
 
 def test_an_off_campus_external_event_is_out_of_scope(driver):
-    driver.start(event_data(20, venue_mode="off_campus", organiser_type="external_hirer",
-                            uses_university_brand=False))
+    driver.start(event_data(20, venue_mode="off_campus", organiser_type="external_hirer", uses_university_brand=False))
     view = driver.view()
     assert (view.status, view.outcome["decision"], view.open_tasks) == ("completed", "not_in_scope", ())
 
@@ -165,8 +211,15 @@ def test_an_off_campus_branded_event_is_in_scope_and_scores_the_venue(driver):
 
 
 def test_the_senior_officer_may_accept_a_short_notice_request_then_the_band_route_follows(driver):
-    driver.start(event_data(8, audience="open_to_public", expected_attendance=150, topic_sensitivity="contested",
-                            protest_anticipated="possible"))
+    driver.start(
+        event_data(
+            8,
+            audience="open_to_public",
+            expected_attendance=150,
+            topic_sensitivity="contested",
+            protest_anticipated="possible",
+        )
+    )
     assert (driver.data["notice_decision"], driver.open()) == ("discretion", ["consider_late_request"])
     driver.complete("consider_late_request", {"late_request_decision": "accept"}, SENIOR)
     assess(driver)
@@ -175,8 +228,11 @@ def test_the_senior_officer_may_accept_a_short_notice_request_then_the_band_rout
 
 def test_the_senior_officer_may_reject_a_short_notice_request_as_procedural(driver):
     driver.start(event_data(8, expected_attendance=150, topic_sensitivity="highly_contentious", media_expected=True))
-    driver.complete("consider_late_request", {"late_request_decision": "reject",
-                                              "decision_reasons": "Too late to arrange stewarding."}, SENIOR)
+    driver.complete(
+        "consider_late_request",
+        {"late_request_decision": "reject", "decision_reasons": "Too late to arrange stewarding."},
+        SENIOR,
+    )
     result = outcome(driver)
     assert (result["decision"], result["rejection_reason_category"]) == ("rejected", "procedural")
     assert driver.open() == ["lodge_appeal"]
@@ -185,10 +241,19 @@ def test_the_senior_officer_may_reject_a_short_notice_request_as_procedural(driv
 def test_the_event_takes_the_worst_factor_of_each_speaker(driver):
     driver.start(event_data(20, speakers=[speaker("A"), speaker("B")]))
     assert driver.open() == ["due_diligence", "due_diligence"]
-    driver.complete("due_diligence", {**CLEAR, "prior_incidents": "minor", "prior_cancellations": 1,
-                                      "due_diligence_summary": "Minor scuffle in 2025."}, SECURITY)
-    driver.complete("due_diligence", {**CLEAR, "prior_cancellations": 3, "due_diligence_summary": "Cancelled."},
-                    SECURITY)
+    driver.complete(
+        "due_diligence",
+        {
+            **CLEAR,
+            "prior_incidents": "minor",
+            "prior_cancellations": 1,
+            "due_diligence_summary": "Minor scuffle in 2025.",
+        },
+        SECURITY,
+    )
+    driver.complete(
+        "due_diligence", {**CLEAR, "prior_cancellations": 3, "due_diligence_summary": "Cancelled."}, SECURITY
+    )
     driver.declare()
     driver.declare()
     data = driver.data

@@ -21,8 +21,11 @@ from engine import services
 from engine.errors import PermissionDeniedError
 from engine.tables import AuditRecord, OutboxRecord, SpeakerHistoryRecord, TaskCandidateRecord
 
-REJECT = {"decision": "rejected", "rejection_reason_category": "health_and_safety",
-          "decision_reasons": "The venue cannot be evacuated safely at this size."}
+REJECT = {
+    "decision": "rejected",
+    "rejection_reason_category": "health_and_safety",
+    "decision_reasons": "The venue cannot be evacuated safely at this size.",
+}
 
 
 def rejected(driver: Driver, decider=EVENTS) -> None:
@@ -51,8 +54,9 @@ def test_an_appeal_officer_who_did_not_decide_may_overturn_the_rejection(driver)
     rejected(driver)
     driver.complete("lodge_appeal", {"appeal_grounds": "We will cap attendance at 100."}, ORGANISER)
     assert driver.open() == ["decide_appeal"]
-    driver.complete("decide_appeal", {"appeal_outcome": "overturn", "appeal_reasons": "Capped attendance is safe."},
-                    APPEAL)
+    driver.complete(
+        "decide_appeal", {"appeal_outcome": "overturn", "appeal_reasons": "Capped attendance is safe."}, APPEAL
+    )
     view = driver.view()
     assert (view.outcome["decision"], view.outcome["rejection_reason_category"]) == ("approved", None)
     assert (view.data["ofs_category"], view.data["appeal_outcome"]) == ("approved", "overturn")
@@ -64,16 +68,26 @@ def test_an_upheld_appeal_ends_the_request_rejected(driver):
     driver.complete("lodge_appeal", {"appeal_grounds": "Please reconsider."}, ORGANISER)
     driver.complete("decide_appeal", {"appeal_outcome": "uphold", "appeal_reasons": "The risk remains."}, APPEAL)
     view = driver.view()
-    assert (view.status, view.outcome["decision"], view.data["ofs_category"]) == ("completed", "rejected",
-                                                                                  "rejected_other")
+    assert (view.status, view.outcome["decision"], view.data["ofs_category"]) == (
+        "completed",
+        "rejected",
+        "rejected_other",
+    )
 
 
 def test_varied_conditions_on_appeal_need_the_organisers_acceptance(driver):
     rejected(driver)
     driver.complete("lodge_appeal", {"appeal_grounds": "We accept stewards."}, ORGANISER)
-    driver.complete("decide_appeal", {"appeal_outcome": "vary_conditions", "appeal_conditions": ["M06", "M15"],
-                                      "appeal_condition_reason_category": "non_prevent",
-                                      "appeal_reasons": "Stewards and separate exits make it safe."}, APPEAL)
+    driver.complete(
+        "decide_appeal",
+        {
+            "appeal_outcome": "vary_conditions",
+            "appeal_conditions": ["M06", "M15"],
+            "appeal_condition_reason_category": "non_prevent",
+            "appeal_reasons": "Stewards and separate exits make it safe.",
+        },
+        APPEAL,
+    )
     assert driver.view().outcome["conditions"] == ["M06", "M15"]
     assert driver.open() == ["accept_conditions"]
 
@@ -91,9 +105,16 @@ def test_the_original_decision_maker_may_not_decide_the_appeal(driver):
 def test_conditions_accepted_then_checked_three_days_before_then_reported_after_the_event(driver, clock):
     driver.start(event_data(20, speakers=[speaker("Dr Returning")]))
     driver.check_speaker()
-    driver.complete("review_request", {"decision": "approved_with_conditions", "conditions": ["M06"],
-                                       "condition_reason_category": "non_prevent",
-                                       "conditions_change_reason": "Stewards for a packed room."}, EVENTS)
+    driver.complete(
+        "review_request",
+        {
+            "decision": "approved_with_conditions",
+            "conditions": ["M06"],
+            "condition_reason_category": "non_prevent",
+            "conditions_change_reason": "Stewards for a packed room.",
+        },
+        EVENTS,
+    )
     driver.complete("accept_conditions", {"conditions_response": "accept"}, ORGANISER)
     assert driver.open() == []
     data = driver.data
@@ -107,23 +128,42 @@ def test_conditions_accepted_then_checked_three_days_before_then_reported_after_
     assert services.fire_due_timers(driver.engine) == 1
     report = driver.task("file_post_event_report")
     assert (report.assignee, report.due_at.date().isoformat()) == ("olivia", data["post_event_report_due_on"])
-    driver.complete("file_post_event_report", {"actual_attendance": 35, "incidents": "none",
-                                               "conditions_complied": "yes"}, ORGANISER)
+    driver.complete(
+        "file_post_event_report",
+        {"actual_attendance": 35, "incidents": "none", "conditions_complied": "yes"},
+        ORGANISER,
+    )
     assert driver.view().status == "completed"
     with driver.engine.new_uow(readonly=True) as uow:
         (row,) = uow.session.execute(select(SpeakerHistoryRecord)).scalars()
         assert (row.full_name, row.decision, row.conditions, row.incidents) == (
-            "Dr Returning", "approved_with_conditions", ["M06"], "none")
+            "Dr Returning",
+            "approved_with_conditions",
+            ["M06"],
+            "none",
+        )
 
 
 def test_the_organiser_may_withdraw_instead_of_accepting_conditions(driver):
     driver.start(event_data(20))
-    driver.complete("review_request", {"decision": "approved_with_conditions", "conditions": ["M06"],
-                                       "condition_reason_category": "non_prevent"}, EVENTS)
+    driver.complete(
+        "review_request",
+        {
+            "decision": "approved_with_conditions",
+            "conditions_change_reason": "Proportionate to this event.",
+            "conditions": ["M06"],
+            "condition_reason_category": "non_prevent",
+        },
+        EVENTS,
+    )
     driver.complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
     view = driver.view()
     assert (view.status, view.outcome["decision"], view.data["withdrawn"], view.data["ofs_category"]) == (
-        "completed", "withdrawn", True, None)
+        "completed",
+        "withdrawn",
+        True,
+        None,
+    )
 
 
 def test_an_overdue_review_reminds_and_escalates_to_the_senior_officer(driver, clock):
@@ -137,8 +177,13 @@ def test_an_overdue_review_reminds_and_escalates_to_the_senior_officer(driver, c
     assert audit_types(driver).count("task_escalated") == 1
     with driver.engine.new_uow(readonly=True) as uow:
         recipients = set(uow.session.execute(select(OutboxRecord.recipient)).scalars())
-        groups = set(uow.session.execute(select(TaskCandidateRecord.value).where(
-            TaskCandidateRecord.task_id == task.id, TaskCandidateRecord.kind == "group")).scalars())
+        groups = set(
+            uow.session.execute(
+                select(TaskCandidateRecord.value).where(
+                    TaskCandidateRecord.task_id == task.id, TaskCandidateRecord.kind == "group"
+                )
+            ).scalars()
+        )
         assert groups == {"events_office", "senior_officer"}
         assert uow.session.execute(select(AuditRecord.type).where(AuditRecord.type == "task_escalated")).all()
     assert {"role:events_office", "role:senior_officer"} <= recipients

@@ -9,12 +9,24 @@ from engine.ofs_counting import count_event_decisions
 from engine.tables import InstanceRecord
 
 APPROVED = {"decision": "approved"}
-NON_PREVENT = {"decision": "approved_with_conditions", "conditions": ["M06"],
-               "condition_reason_category": "non_prevent"}
-PREVENT = {"decision": "approved_with_conditions", "conditions": ["M01", "M11"], "condition_reason_category": "prevent"}
+NON_PREVENT = {
+    "decision": "approved_with_conditions",
+    "conditions_change_reason": "Proportionate to this event.",
+    "conditions": ["M06"],
+    "condition_reason_category": "non_prevent",
+}
+PREVENT = {
+    "decision": "approved_with_conditions",
+    "conditions_change_reason": "Proportionate to this event.",
+    "conditions": ["M01", "M11"],
+    "condition_reason_category": "prevent",
+}
 PROCEDURAL = {"decision": "rejected", "rejection_reason_category": "procedural", "decision_reasons": "Too late."}
-PREVENT_RISK = {"decision": "rejected", "rejection_reason_category": "prevent_risk",
-                "decision_reasons": "Unlawful speech expected."}
+PREVENT_RISK = {
+    "decision": "rejected",
+    "rejection_reason_category": "prevent_risk",
+    "decision_reasons": "Unlawful speech expected.",
+}
 
 
 def decide(engine, decision: dict) -> Driver:
@@ -26,8 +38,12 @@ def decide(engine, decision: dict) -> Driver:
 
 def summaries(engine) -> list[dict]:
     with engine.new_uow(readonly=True) as uow:
-        return [dict(s) for s in uow.session.execute(select(InstanceRecord.summary)
-                                                      .where(InstanceRecord.process_key == "event_approval")).scalars()]
+        return [
+            dict(s)
+            for s in uow.session.execute(
+                select(InstanceRecord.summary).where(InstanceRecord.process_key == "event_approval")
+            ).scalars()
+        ]
 
 
 def test_s15_a_year_of_decisions_is_counted_once_each_by_final_outcome(driver):
@@ -38,7 +54,13 @@ def test_s15_a_year_of_decisions_is_counted_once_each_by_final_outcome(driver):
     decide(engine, NON_PREVENT).complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
     counts = count_event_decisions(summaries(engine), 2026)
     assert {k: counts[k] for k in ("E1", "E2a", "E2b", "E3a", "E3b", "withdrawn")} == {
-        "E1": 15, "E2a": 1, "E2b": 4, "E3a": 1, "E3b": 1, "withdrawn": 1}
+        "E1": 15,
+        "E2a": 1,
+        "E2b": 4,
+        "E3a": 1,
+        "E3b": 1,
+        "withdrawn": 1,
+    }
     assert counts["E3b_by_category"] == {"health_and_safety": 0, "procedural": 1, "other": 0}
     assert counts["E3b_reasons"] == [{"category": "procedural", "reasons": "Too late."}]
     assert count_event_decisions(summaries(engine), 2025)["E1"] == 0

@@ -318,7 +318,7 @@ INVALID_REVIEWS = {
     ),
     "unknown condition code": (
         {
-            "decision": "approved_with_conditions",
+            "decision": "approved_with_conditions", "conditions_change_reason": "Proportionate to this event.",
             "conditions": ["M99"],
             "condition_reason_category": "prevent",
         },

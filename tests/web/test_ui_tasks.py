@@ -14,7 +14,7 @@ from engine.model import Actor, TaskView
 
 EVAN = Actor("evan", frozenset({"events_office"}))
 DECISION = {
-    "decision": "approved_with_conditions",
+    "decision": "approved_with_conditions", "conditions_change_reason": "Proportionate to this event.",
     "conditions": ["M01", "M13"],
     "condition_reason_category": "non_prevent",
 }
