@@ -169,7 +169,7 @@ def scan_parallel(dialect: str, url: str, snapshot: Snapshot, workers: int | Non
     assert snapshot.min_seq is not None and snapshot.max_seq is not None
     workers = workers or min(os.cpu_count() or 1, 8)
     step = max(1, (snapshot.max_seq - max(snapshot.min_seq, 0)) // workers + 1)
-    bounds = [max(snapshot.min_seq, 0) + k * step for k in range(1, workers)]
+    bounds = [min(max(snapshot.min_seq, 0) + k * step, snapshot.max_seq) for k in range(1, workers)]
     lows: list[int | None] = [None, *bounds]
     highs = [*bounds, snapshot.max_seq]
     # fork is cheap, but only safe while no other thread might hold a lock; otherwise a fresh interpreter

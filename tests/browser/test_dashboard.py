@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -90,7 +91,7 @@ def test_dpo_uses_the_sharing_log_holds_and_subject_access(ui_factory, live_serv
 
 
 def lead_dir():
-    from conftest import SCREENSHOTS
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+    # The path, not an import: with the whole suite collected, `conftest` names tests/conftest.py.
+    screenshots = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    return screenshots
