@@ -71,3 +71,13 @@ def deployed(engine: WorkflowEngine) -> WorkflowEngine:
     """The engine with processes/ and forms/ deployed."""
     services.deploy(engine, load_catalog(PROCESSES, FORMS, engine.settings.roles), ADMIN)
     return engine
+
+
+@pytest.fixture
+def mini(engine: WorkflowEngine) -> WorkflowEngine:
+    """The engine with the small fixture project (tests/fixtures/mini) deployed."""
+    from mini_project import ADMIN as MINI_ADMIN
+    from mini_project import MINI
+
+    services.deploy(engine, load_catalog(MINI / "processes", MINI / "forms", engine.settings.roles), MINI_ADMIN)
+    return engine

@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from freezegun import freeze_time
+from mini_project import ADMIN, AUDITOR, MINI, REQUESTER, REVIEWER, START
 
 from engine import services
 from engine.catalog import load_catalog
-from engine.model import Actor
-
-MINI = Path(__file__).resolve().parent.parent / "fixtures" / "mini"
-ADMIN = Actor("admin", frozenset({"admin"}))
-REQUESTER = Actor("rita", frozenset({"organiser"}))
-REVIEWER = Actor("ravi", frozenset({"security"}))
-AUDITOR = Actor("audrey", frozenset({"auditor"}))
-START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def mini(engine):
-    services.deploy(engine, load_catalog(MINI / "processes", MINI / "forms", engine.settings.roles), ADMIN)
-    return engine
 
 
 def _types(engine, instance_id: int) -> list[str]:

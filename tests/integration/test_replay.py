@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
+from mini_project import AUDITOR, REQUESTER, REVIEWER, START
 from sqlalchemy import select, text
 
 from engine import services
 from engine.audit import GENESIS_HASH, event_hash
-from engine.catalog import load_catalog
 from engine.errors import PermissionDeniedError
-from engine.model import Actor
 from engine.services.replays import replay_instance
 from engine.tables import AuditRecord, InstanceRecord
-
-MINI = Path(__file__).resolve().parent.parent / "fixtures" / "mini"
-ADMIN = Actor("admin", frozenset({"admin"}))
-REQUESTER = Actor("rita", frozenset({"organiser"}))
-REVIEWER = Actor("ravi", frozenset({"security"}))
-AUDITOR = Actor("audrey", frozenset({"auditor"}))
-START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def mini(engine):
-    services.deploy(engine, load_catalog(MINI / "processes", MINI / "forms", engine.settings.roles), ADMIN)
-    return engine
 
 
 def _run_with_timers(engine, approved: bool = True) -> int:
