@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .bootstrap import PinnedVersion
 from .catalog import restricted_roles_of
-from .model import Actor
+from .config import OWNER_ROLES
+from .model import OUTCOME_FIELDS, Actor
 from .tables import InstanceRecord, TaskRecord
 
 READ_ALL_ROLES = ("auditor",)
-# Roles that act only on their own requests: a task offered to such a group belongs to the requester.
-OWNER_ROLES = frozenset({"organiser"})
+# What a requester may read of their own case besides their own forms' fields.
+REQUESTER_FIELDS = (*OUTCOME_FIELDS, "conditions_added", "conditions_removed", "appeal_outcome", "appeal_deadline_on",
+                    "decided_on", "final_decision_on", "post_event_report_due_on", "withdrawn")
 # Roles that never do task work (SPEC §2): auditors only read; admins manage users and deployments.
 NO_TASK_ROLES = frozenset({"auditor", "admin"})
 
@@ -65,3 +69,25 @@ def can_work_task(actor: Actor, task: TaskRecord) -> bool:
     if task.assignee:
         return task.assignee == actor.username
     return is_candidate(actor, task)
+
+
+def visible_fields(actor: Actor, record: InstanceRecord, version: PinnedVersion) -> frozenset[str] | None:
+    """Which case data keys the actor may read; None means all of it.
+
+    Staff who work the process, and auditors, see everything. A requester sees what they submitted and are
+    asked for (the start form and the forms of their own steps) and the outcome, never the internal
+    assessments (security, Prevent, due diligence, intelligence).
+    """
+    if actor.has_role(*READ_ALL_ROLES) or staff_roles(actor) & version.candidate_groups:
+        return None
+    keys = set(REQUESTER_FIELDS)
+    for form_id in {version.start_form_id, *version.owner_form_ids} - {None}:
+        form = version.forms.get(form_id)
+        if form is not None:
+            keys |= form.field_keys()
+    return frozenset(keys)
+
+
+def only_visible(data: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+    """`data` restricted to `fields` (all of it when `fields` is None)."""
+    return dict(data) if fields is None else {k: v for k, v in data.items() if k in fields}

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from . import serializer
 from .clock import now as clock_now
-from .config import Settings
+from .config import OWNER_ROLES, Settings
 from .db import make_engine
 from .errors import ProcessNotFoundError
 from .form_loader import load_form
@@ -38,6 +38,7 @@ class PinnedVersion:
     starter_groups: frozenset[str]
     forms: dict[str, FormDefinition]
     shared_specs: tuple[Any, dict[str, Any]] | None = None
+    owner_form_ids: frozenset[str] = frozenset()  # forms of steps offered to requesters (accept conditions...)
 
 
 class WorkflowEngine:
@@ -96,7 +97,11 @@ def _pin(record: ProcessVersionRecord) -> PinnedVersion:
             form = load_form(text, name)
             forms[form.id] = form
     specs = serializer.load_specs(record.spec_json)
+    owner_forms = {ext.get("formRef") for process in (specs[0], *specs[1].values())
+                   for ext in (getattr(t, "extensions", None) or {} for t in process.task_specs.values())
+                   if OWNER_ROLES & {g.strip() for g in str(ext.get("candidateGroups") or "").split(",")}}
     return PinnedVersion(
+        owner_form_ids=frozenset(f for f in owner_forms if f),
         shared_specs=specs if serializer.specs_are_shareable(*specs) else None,
         id=record.id, key=record.process_key, name=record.name, version=record.version,
         content_hash=record.content_hash, spec_json=record.spec_json, sources=dict(record.sources),

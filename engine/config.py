@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Roles that act only on their own requests: a task offered to such a group belongs to the requester.
+OWNER_ROLES = frozenset({"organiser"})
+
 ROLES: tuple[str, ...] = (
     "organiser",
     "events_office",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -49,13 +50,13 @@ def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: A
         if idempotency_key:
             idempotency.remember(uow, actor.username, idempotency_key, scope, digest, record.id)
         uow.commit()
-        return _view(engine, uow, record, version, workflow, open_rows)
+        return _view(engine, uow, record, version, workflow, actor, open_rows)
 
 
 def current_view(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int, actor: Actor) -> InstanceView:
     """The instance as it is now (an idempotent replay: no audit, no change)."""
     record, version = load_visible(engine, uow, instance_id, actor)
-    return _view(engine, uow, record, version, engine.load_workflow(record.state, version))
+    return _view(engine, uow, record, version, engine.load_workflow(record.state, version), actor)
 
 
 def _validate_start_data(version: PinnedVersion, data: Any, engine: WorkflowEngine) -> dict[str, Any]:
@@ -74,7 +75,7 @@ def get_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> Inst
         workflow = engine.load_workflow(record.state, version)
         uow.audit.append(AuditEventType.document_viewed, record.id, actor.username, role=actor.primary_role)
         uow.commit()
-        return _view(engine, uow, record, version, workflow)
+        return _view(engine, uow, record, version, workflow, actor)
 
 
 def load_visible(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int,
@@ -90,11 +91,11 @@ def load_visible(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int,
 
 
 def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, version: PinnedVersion,
-          workflow: Any, open_rows: list[TaskRecord] | None = None) -> InstanceView:
+          workflow: Any, actor: Actor, open_rows: list[TaskRecord] | None = None) -> InstanceView:
     rows = open_rows if open_rows is not None else uow.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")
         .order_by(TaskRecord.created_at)).scalars()
-    data = runtime.current_data(workflow)
+    data = access.only_visible(runtime.current_data(workflow), access.visible_fields(actor, record, version))
     return InstanceView(id=record.id, process_key=record.process_key, process_version=version.version,
                         business_key=record.business_key, status=record.status, started_by=record.started_by,
                         started_at=record.started_at, ended_at=record.ended_at, data=data,
@@ -133,12 +134,24 @@ def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> 
 def instance_history(engine: WorkflowEngine, instance_id: int, actor: Actor) -> list[AuditEntry]:
     """The instance's audit events in order; the read itself is audited (after it, so it is not in the list)."""
     with engine.new_uow(readonly=True) as uow:
-        load_visible(engine, uow, instance_id, actor)
+        record, version = load_visible(engine, uow, instance_id, actor)
+        fields = access.visible_fields(actor, record, version)
         rows = uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
                                    .order_by(AuditRecord.seq)).scalars()
-        entries = [audit_entry(r) for r in rows]
+        entries = [_visible_entry(audit_entry(r), fields) for r in rows]
     record_view(engine, instance_id, actor, "history")
     return entries
+
+
+def _visible_entry(entry: AuditEntry, fields: frozenset[str] | None) -> AuditEntry:
+    """The entry with case data the reader may not see left out of its details."""
+    if fields is None:
+        return entry
+    details = dict(entry.details)
+    for key in ("data", "changes", "outcome"):
+        if isinstance(details.get(key), dict):
+            details[key] = access.only_visible(details[key], fields)
+    return replace(entry, details=details)
 
 
 def record_view(engine: WorkflowEngine, instance_id: int, actor: Actor, view: str) -> None:

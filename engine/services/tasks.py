@@ -57,7 +57,8 @@ def get_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
         uow.audit.append(AuditEventType.document_viewed, record.id, actor.username, role=actor.primary_role,
                          element_id=row.element_id, task_id=row.id)
         uow.commit()
-        return task_view(row, form=form.schema if form else None, data=runtime.current_data(workflow))
+        data = access.only_visible(runtime.current_data(workflow), access.visible_fields(actor, record, version))
+        return task_view(row, form=form.schema if form else None, data=data)
 
 
 def _visible_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
@@ -136,7 +137,7 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
         if idempotency_key:
             idempotency.remember(uow, actor.username, idempotency_key, scope, digest, record.id)
         uow.commit()
-        return _view(engine, uow, record, version, workflow, open_rows)
+        return _view(engine, uow, record, version, workflow, actor, open_rows)
 
 
 def _no_form_data(data: Any) -> dict[str, Any]:

@@ -177,3 +177,15 @@ def test_changing_the_required_conditions_needs_a_reason_and_a_refusal_changes_n
     done = services.complete_task(deployed, task.id, {**decision, "conditions_change_reason": "A packed room."},
                                   EVENTS_OFFICE)
     assert done.outcome["conditions"] == ["M06"]
+
+
+def test_a_requester_reads_their_own_answers_and_the_outcome_but_not_internal_assessments(deployed):
+    view = services.start_instance(deployed, "event_approval", event_request(), ORGANISER)
+    staff_view = services.get_instance(deployed, view.id, EVENTS_OFFICE)
+    internal = {k for k in staff_view.data if k.startswith(("notice_", "scope", "required_"))}
+    assert internal, "the process keeps internal working data (notice, scope, required mitigations)"
+    own = services.get_instance(deployed, view.id, ORGANISER)
+    assert not internal & set(own.data)
+    assert own.data["title"] == event_request()["title"] and own.outcome == staff_view.outcome
+    for entry in services.instance_history(deployed, view.id, ORGANISER):
+        assert not internal & set(entry.details.get("changes", {})) and not internal & set(entry.details.get("data", {}))
