@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 
 from .. import access, runtime
 from ..audit import AuditEventType
@@ -33,11 +33,13 @@ def list_tasks(engine: WorkflowEngine, actor: Actor, scope: str = "all", *, proc
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     with engine.new_uow(readonly=True) as uow:
-        offered = select(TaskCandidateRecord.task_id).where(or_(
+        # Written as an OR of two conjunctions: "offered AND (unassigned OR mine)" made PostgreSQL plan a
+        # loop over every open task (146 ms at 2k open tasks; 13 ms this way, bench/growth.py).
+        offered = exists().where(TaskCandidateRecord.task_id == TaskRecord.id, or_(
             (TaskCandidateRecord.kind == "group") & TaskCandidateRecord.value.in_(sorted(access.staff_roles(actor))),
             (TaskCandidateRecord.kind == "user") & (TaskCandidateRecord.value == actor.username)))
         mine = TaskRecord.assignee == actor.username
-        groups = TaskRecord.id.in_(offered) & or_(TaskRecord.assignee.is_(None), mine)
+        groups = or_(offered & TaskRecord.assignee.is_(None), offered & mine)
         condition = {"mine": mine, "groups": groups, "all": or_(mine, groups)}[scope]
         query = select(TaskRecord).where(TaskRecord.status == "open", condition)
         if process:
