@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -251,14 +251,3 @@ def verify_instance(records: list[AuditRecord], predecessors: dict[int, AuditRec
             return VerifyResult(False, len(records), record.seq, "prev_hash does not match the event before it")
     return VerifyResult(True, len(records), None)
 
-
-def iter_chain(session: Session, batch: int = 20000) -> Iterator[Any]:
-    """Every audit row in sequence order, fetched in batches as plain rows (no ORM objects: verify is hot)."""
-    table = AuditRecord.__table__
-    last = 0
-    while True:
-        rows = session.execute(select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq

@@ -34,7 +34,3 @@ def make_engine(url: str) -> Engine:
 
     return engine
 
-
-def is_sqlite(engine: Engine) -> bool:
-    """True when `engine` talks to SQLite."""
-    return engine.dialect.name == "sqlite"
