@@ -122,16 +122,32 @@ def delete_payloads(session: Session, instance_id: int) -> int:
     return session.execute(delete(table).where(table.c.instance_id == instance_id)).rowcount or 0
 
 
+def instance_payloads(session: Session, instance_id: int) -> dict[str, str]:
+    """Every payload body of an instance by digest, in one query; also kept for the session's later loads."""
+    table = AuditPayloadRecord.__table__
+    bodies = dict(session.execute(select(table.c.digest, table.c.body)
+                                  .where(table.c.instance_id == instance_id)).tuples().all())
+    session.info.setdefault("audit_payloads", {}).update(bodies)
+    return bodies
+
+
 @orm_event.listens_for(AuditRecord, "load")
 def _merge_payload_on_load(record: AuditRecord, context: Any) -> None:
-    """Readers (history, replay, export) see the merged details; hashing uses `stored_details`."""
+    """Readers (history, replay, export) see the merged details; hashing uses `stored_details`.
+
+    Bodies preloaded with `instance_payloads` are used without a query; others are fetched one by one.
+    """
     if f'"{PAYLOAD_KEY}"' not in record.details:
         return
     from sqlalchemy.orm.attributes import set_committed_value
 
     digest = json.loads(record.details).get(PAYLOAD_KEY)
-    table = AuditPayloadRecord.__table__
-    body = context.session.execute(select(table.c.body).where(table.c.digest == digest)).scalar_one_or_none()
+    preloaded = context.session.info.get("audit_payloads", {})
+    if digest in preloaded:
+        body = preloaded[digest]
+    else:
+        table = AuditPayloadRecord.__table__
+        body = context.session.execute(select(table.c.body).where(table.c.digest == digest)).scalar_one_or_none()
     record.stored_details = record.details  # type: ignore[attr-defined]
     set_committed_value(record, "details", merge_payload(record.details, {digest: body} if body else {}))
 

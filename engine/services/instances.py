@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from .. import access, runtime
-from ..audit import AuditEventType
+from ..audit import AuditEventType, instance_payloads
 from ..bootstrap import PinnedVersion, WorkflowEngine
 from ..errors import InstanceNotFoundError, InvalidDataError, PermissionDeniedError
 from ..model import OUTCOME_FIELDS, Actor, AuditEntry, InstanceSummary, InstanceView
@@ -136,6 +136,7 @@ def instance_history(engine: WorkflowEngine, instance_id: int, actor: Actor) -> 
     with engine.new_uow(readonly=True) as uow:
         record, version = load_visible(engine, uow, instance_id, actor)
         fields = access.visible_fields(actor, record, version)
+        instance_payloads(uow.session, instance_id)  # one query for all payloads, not one per event
         rows = uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
                                    .order_by(AuditRecord.seq)).scalars()
         entries = [_visible_entry(audit_entry(r), fields) for r in rows]

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import replay
-from ..audit import merge_payload
+from ..audit import instance_payloads, merge_payload
 from ..bootstrap import WorkflowEngine
 from ..errors import PermissionDeniedError
 from ..model import Actor
 from ..replay import RecordedEvent, ReplayReport
-from ..tables import AuditPayloadRecord, AuditRecord, InstanceRecord
+from ..tables import AuditRecord, InstanceRecord
 from .instances import load_visible, record_view
 
 REPLAY_ROLES = ("auditor", "admin")
@@ -41,8 +41,7 @@ def replay_instance(engine: WorkflowEngine, instance_id: int, actor: Actor) -> R
 
 def _recorded_events(session: Session, instance_id: int) -> list[RecordedEvent]:
     """The instance's events with their payloads merged back: two queries (rows as tuples, then the payloads)."""
-    bodies = dict(session.execute(select(AuditPayloadRecord.digest, AuditPayloadRecord.body)
-                                  .where(AuditPayloadRecord.instance_id == instance_id)).tuples().all())
+    bodies = instance_payloads(session, instance_id)
     rows = session.execute(select(AuditRecord.seq, AuditRecord.at, AuditRecord.actor, AuditRecord.type,
                                   AuditRecord.element_id, AuditRecord.details)
                            .where(AuditRecord.instance_id == instance_id).order_by(AuditRecord.seq)).tuples()
