@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
@@ -152,6 +152,17 @@ def _merge_payload_on_load(record: AuditRecord, context: Any) -> None:
     set_committed_value(record, "details", merge_payload(record.details, {digest: body} if body else {}))
 
 
+_EVENTS = AuditRecord.__table__
+_PAYLOADS = AuditPayloadRecord.__table__
+_HEAD = AuditHeadRecord.__table__
+# Built once: plain Core statements on the tables skip the ORM's bulk path (which splits a batch by the keys
+# that are None) and SQLAlchemy's per-call statement construction. Inserts of many rows are one statement.
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_PAYLOADS = insert(_PAYLOADS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
 @dataclass
 class PendingEvent:
     """An event recorded during a service call, chained and written when the unit of work commits."""
@@ -183,9 +194,8 @@ class AuditLog:
         """
         if not self.pending:
             return 0
-        head = session.execute(
-            select(AuditHeadRecord.seq, AuditHeadRecord.hash).where(AuditHeadRecord.id == 1).with_for_update()
-        ).first()
+        connection = session.connection()
+        head = connection.execute(_LOCK_HEAD).first()
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
         rows, payloads = [], []
         for event in self.pending:
@@ -200,13 +210,13 @@ class AuditLog:
                          "role": event.role, "type": event.type, "element_id": event.element_id,
                          "details": details, "prev_hash": prev, "hash": digest})
             prev = digest
-        session.execute(insert(AuditRecord), rows)
+        connection.execute(_INSERT_EVENTS, rows)
         if payloads:
-            session.execute(insert(AuditPayloadRecord), payloads)
+            connection.execute(_INSERT_PAYLOADS, payloads)
         if head is None:
-            session.execute(insert(AuditHeadRecord).values(id=1, seq=seq, hash=prev))
+            connection.execute(insert(_HEAD).values(id=1, seq=seq, hash=prev))
         else:
-            session.execute(update(AuditHeadRecord).where(AuditHeadRecord.id == 1).values(seq=seq, hash=prev))
+            connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
         self.pending.clear()
         return seq
 

@@ -46,11 +46,11 @@ def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: A
                          data=clean)
         with runtime.tracking(workflow) as step:
             runtime.start(workflow, clean)
-        open_rows = save_progress(engine, uow, record, workflow, version, actor, step)
+        open_rows = save_progress(engine, uow, record, workflow, version, actor, step, open_rows=[])
         if idempotency_key:
             idempotency.remember(uow, actor.username, idempotency_key, scope, digest, record.id)
         uow.commit()
-        return _view(engine, uow, record, version, workflow, actor, open_rows)
+        return _view(engine, uow, record, version, workflow, actor, open_rows, data=step.data)
 
 
 def current_view(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int, actor: Actor) -> InstanceView:
@@ -91,11 +91,13 @@ def load_visible(engine: WorkflowEngine, uow: UnitOfWork, instance_id: int,
 
 
 def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, version: PinnedVersion,
-          workflow: Any, actor: Actor, open_rows: list[TaskRecord] | None = None) -> InstanceView:
+          workflow: Any, actor: Actor, open_rows: list[TaskRecord] | None = None,
+          data: dict[str, Any] | None = None) -> InstanceView:
     rows = open_rows if open_rows is not None else uow.session.execute(
         select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")
         .order_by(TaskRecord.created_at)).scalars()
-    data = access.only_visible(runtime.current_data(workflow), access.visible_fields(actor, record, version))
+    data = access.only_visible(data if data is not None else runtime.current_data(workflow),
+                               access.visible_fields(actor, record, version))
     return InstanceView(id=record.id, process_key=record.process_key, process_version=version.version,
                         business_key=record.business_key, status=record.status, started_by=record.started_by,
                         started_at=record.started_at, ended_at=record.ended_at, data=data,

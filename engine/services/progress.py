@@ -8,7 +8,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from .. import messaging, runtime, serializer
 from ..access import OWNER_ROLES
@@ -39,9 +39,11 @@ def effect_handler(kind: str) -> Callable[[EffectHandler], EffectHandler]:
 
 
 def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
-                  version: PinnedVersion, actor: Actor, step: Step) -> list[TaskRecord]:
+                  version: PinnedVersion, actor: Actor, step: Step,
+                  open_rows: list[TaskRecord] | None = None) -> list[TaskRecord]:
     """Write the workflow state and everything derived from it (tasks, effects, audit) into the unit of work.
 
+    `open_rows`: the instance's open task rows when the caller already loaded them (saves a query).
     Returns the instance's open task rows.
     """
     now = engine.now()
@@ -57,7 +59,7 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
         record.status, record.ended_at = "completed", now
         uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
                          outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
-    open_rows = sync_open_tasks(engine, uow, record, workflow, now)
+    open_rows = sync_open_tasks(engine, uow, record, workflow, now, open_rows)
     for effect in [*step.effects, *thrown]:
         handler = EFFECT_HANDLERS.get(effect.kind)
         if handler is None:
@@ -67,27 +69,31 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
 
 
 def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
-                    now: datetime) -> list[TaskRecord]:
-    """Make the task projection match the workflow's READY user tasks; record each new one; return the open rows."""
+                    now: datetime, known_open: list[TaskRecord] | None = None) -> list[TaskRecord]:
+    """Make the task projection match the workflow's READY user tasks; record each new one; return the open rows.
+
+    `known_open`: the open rows as loaded earlier in this unit of work (otherwise they are queried).
+    """
     ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
-    rows = {r.id: r for r in uow.session.execute(
-        select(TaskRecord).where(TaskRecord.instance_id == record.id, TaskRecord.status == "open")).scalars()}
+    if known_open is None:
+        known_open = uow.session.execute(_OPEN_ROWS, {"instance_id": record.id}).scalars()
+    rows = {r.id: r for r in known_open}
     closed = [row for task_id, row in rows.items() if task_id not in ready]
     for row in closed:
         row.status = "completed" if row.completed_by else "cancelled"
         row.closed_at = now
     if closed:  # candidates serve the inbox only
-        uow.session.execute(delete(TaskCandidateRecord).where(TaskCandidateRecord.task_id.in_([r.id for r in closed])))
+        uow.session.connection().execute(_DROP_CANDIDATES, {"task_ids": [r.id for r in closed]})
     open_rows = [row for task_id, row in rows.items() if task_id in ready]
     new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
     if new_rows:
         # Core inserts (one statement per table): the rows are returned detached, for views only.
-        uow.session.execute(insert(TaskRecord), [_columns(row) for row in new_rows])
+        uow.session.connection().execute(_INSERT_TASKS, [_columns(row) for row in new_rows])
         candidates = [{"task_id": row.id, "kind": kind, "value": value} for row in new_rows
                       for kind, values in (("group", row.candidate_groups), ("user", row.candidate_users))
                       for value in values]
         if candidates:
-            uow.session.execute(insert(TaskCandidateRecord), candidates)
+            uow.session.connection().execute(_INSERT_CANDIDATES, candidates)
     for row in new_rows:
         open_rows.append(row)
         uow.audit.append(AuditEventType.task_ready, record.id, "system", role="system",
@@ -95,6 +101,14 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
                          candidate_groups=row.candidate_groups, assignee=row.assignee,
                          due_at=row.due_at.isoformat() if row.due_at else None)
     return open_rows
+
+
+_TASKS, _CANDIDATES = TaskRecord.__table__, TaskCandidateRecord.__table__
+# Built once (no per-call statement construction); Core inserts of many rows are one statement.
+_OPEN_ROWS = select(TaskRecord).where(TaskRecord.instance_id == bindparam("instance_id"), TaskRecord.status == "open")
+_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id.in_(bindparam("task_ids", expanding=True)))
+_INSERT_TASKS = insert(_TASKS)
+_INSERT_CANDIDATES = insert(_CANDIDATES)
 
 
 def _columns(row: TaskRecord) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 
 from .. import access, runtime
 from ..audit import AuditEventType
@@ -65,13 +65,17 @@ def get_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
 
 def _visible_task(uow: UnitOfWork, task_id: str, actor: Actor) -> TaskRecord:
     row = uow.session.get(TaskRecord, str(task_id))
+    _check_visible(row, task_id, actor)
+    return row
+
+
+def _check_visible(row: TaskRecord | None, task_id: str, actor: Actor) -> None:
     if row is None:
         raise TaskNotFoundError(f"no task {task_id}")
     if not (access.is_candidate(actor, row) or row.assignee == actor.username):
         raise PermissionDeniedError("this task is not offered to you")
     if row.status != "open":
         raise TaskNotReadyError(f"task {task_id} is no longer open ({row.status})")
-    return row
 
 
 def claim_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:
@@ -117,7 +121,9 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
         if idempotency_key and (done := idempotency.find_previous(uow, actor.username, idempotency_key, scope,
                                                                   digest)) is not None:
             return current_view(engine, uow, done, actor)
-        row = _visible_task(uow, task_id, actor)
+        open_rows = _open_siblings(uow, task_id)
+        row = next((r for r in open_rows if r.id == str(task_id)), None) or _visible_task(uow, task_id, actor)
+        _check_visible(row, task_id, actor)
         if not access.can_work_task(actor, row):
             raise ConflictError(f"task is held by {row.assignee}")
         record = uow.session.get(InstanceRecord, row.instance_id)
@@ -135,11 +141,20 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
         row.completed_by = actor.username
         uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
                          element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
-        open_rows = save_progress(engine, uow, record, workflow, version, actor, step)
+        open_rows = save_progress(engine, uow, record, workflow, version, actor, step, open_rows=open_rows)
         if idempotency_key:
             idempotency.remember(uow, actor.username, idempotency_key, scope, digest, record.id)
         uow.commit()
-        return _view(engine, uow, record, version, workflow, actor, open_rows)
+        return _view(engine, uow, record, version, workflow, actor, open_rows, data=step.data)
+
+
+_TASK_INSTANCE = select(TaskRecord.instance_id).where(TaskRecord.id == bindparam("task_id")).scalar_subquery()
+_OPEN_SIBLINGS = select(TaskRecord).where(TaskRecord.instance_id == _TASK_INSTANCE, TaskRecord.status == "open")
+
+
+def _open_siblings(uow: UnitOfWork, task_id: str) -> list[TaskRecord]:
+    """The open task rows of the instance `task_id` belongs to (one query: the task and what sync_open_tasks needs)."""
+    return list(uow.session.execute(_OPEN_SIBLINGS, {"task_id": str(task_id)}).scalars())
 
 
 def _no_form_data(data: Any) -> dict[str, Any]:
