@@ -186,12 +186,26 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The instance's variables: the final data when finished, otherwise merged from the open branches."""
     if workflow.is_completed():
         return dict(workflow.data)
+    return _merged_data(workflow, workflow.get_tasks(state=_LIVE))
+
+
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def _merged_data(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, Any]:
+    """`current_data` of a running workflow from a list of its tasks in tree order (live ones are picked)."""
     merged: dict[str, Any] = {}
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-        merged.update(task.data)
+    for task in tasks:
+        if task.state & _LIVE:
+            merged.update(task.data)
     if not merged and workflow.last_task is not None:
         merged.update(workflow.last_task.data)
     return merged
+
+
+def _data_now(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, Any]:
+    """`current_data`, reusing a full task list already walked (one tree walk fewer)."""
+    return dict(workflow.data) if workflow.is_completed() else _merged_data(workflow, tasks)
 
 
 def status(workflow: BpmnWorkflow) -> str:
@@ -241,7 +255,7 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     before_tasks = workflow.get_tasks()
     before_states = {t.id: t.state for t in before_tasks}
     before_cycles = {t.id: _cycles_left(t) for t in before_tasks if t.state == TaskState.WAITING}
-    before_data = current_data(workflow)
+    before_data = _data_now(workflow, before_tasks)
     step = Step()
     events = step.events
     with collecting() as effects:
@@ -261,7 +275,7 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
         event = _step_event(task)
         if event is not None:
             events.append(event)
-    step.data = current_data(workflow)
+    step.data = _data_now(workflow, after_tasks)
     changes = data_changes(before_data, step.data)
     if changes:
         events.append(StepEvent(AuditEventType.data_changed, "", {"changes": changes}))

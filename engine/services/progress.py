@@ -8,14 +8,15 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import messaging, runtime, serializer
 from ..access import OWNER_ROLES
 from ..audit import AuditEventType
 from ..bootstrap import PinnedVersion, WorkflowEngine
 from ..effects import Effect
-from ..errors import ScriptTaskError
+from ..errors import ConcurrentChangeError, ScriptTaskError
 from ..model import OUTCOME_FIELDS, Actor, TaskView
 from ..runtime import Step
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
@@ -51,14 +52,14 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
         uow.audit.append(event.type, record.id, actor.username, role=actor.primary_role,
                          element_id=event.element_id or None, **event.details)
     thrown = messaging.thrown_effects(workflow)  # before the dump: get_events() clears what is stored
-    record.state = serializer.dumps(workflow)
     data = step.data if step.data is not None else runtime.current_data(workflow)
-    record.summary = {k: data[k] for k in SUMMARY_FIELDS if k in data}
-    record.next_timer_at = runtime.next_timer_at(workflow)
+    changes = {"state": serializer.dumps(workflow), "summary": {k: data[k] for k in SUMMARY_FIELDS if k in data},
+               "next_timer_at": runtime.next_timer_at(workflow)}
     if workflow.is_completed() and record.status == "running":
-        record.status, record.ended_at = "completed", now
+        changes.update(status="completed", ended_at=now)
         uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
                          outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
+    write_instance(uow, record, changes)
     open_rows = sync_open_tasks(engine, uow, record, workflow, now, open_rows)
     for effect in [*step.effects, *thrown]:
         handler = EFFECT_HANDLERS.get(effect.kind)
@@ -79,11 +80,8 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
         known_open = uow.session.execute(_OPEN_ROWS, {"instance_id": record.id}).scalars()
     rows = {r.id: r for r in known_open}
     closed = [row for task_id, row in rows.items() if task_id not in ready]
-    for row in closed:
-        row.status = "completed" if row.completed_by else "cancelled"
-        row.closed_at = now
-    if closed:  # candidates serve the inbox only
-        uow.session.connection().execute(_DROP_CANDIDATES, {"task_ids": [r.id for r in closed]})
+    if closed:
+        _close_tasks(uow, closed, now)
     open_rows = [row for task_id, row in rows.items() if task_id in ready]
     new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
     if new_rows:
@@ -103,12 +101,51 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
     return open_rows
 
 
-_TASKS, _CANDIDATES = TaskRecord.__table__, TaskCandidateRecord.__table__
+_INSTANCES, _TASKS, _CANDIDATES = InstanceRecord.__table__, TaskRecord.__table__, TaskCandidateRecord.__table__
 # Built once (no per-call statement construction); Core inserts of many rows are one statement.
+_SAVE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("b_id"),
+                                          _INSTANCES.c.lock_version == bindparam("b_version"))
+_SAVE_STATEMENTS: dict[tuple[str, ...], Any] = {}  # one UPDATE per set of changed columns, built once
+_CLOSE_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.status == "open").values(
+    status=bindparam("b_status"), closed_at=bindparam("b_closed_at"), completed_by=bindparam("b_completed_by"))
 _OPEN_ROWS = select(TaskRecord).where(TaskRecord.instance_id == bindparam("instance_id"), TaskRecord.status == "open")
 _DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id.in_(bindparam("task_ids", expanding=True)))
 _INSERT_TASKS = insert(_TASKS)
 _INSERT_CANDIDATES = insert(_CANDIDATES)
+
+
+def write_instance(uow: UnitOfWork, record: InstanceRecord, changes: dict[str, Any]) -> None:
+    """UPDATE the instance row with `changes` if nobody changed it since it was read (its lock_version).
+
+    A Core statement rather than an ORM flush (this runs in every step); the loaded record is updated to
+    match, without pending changes. Raises ConcurrentChangeError when another transaction got there first.
+    """
+    version = record.lock_version
+    values = {**changes, "lock_version": version + 1}
+    columns = tuple(values)
+    statement = _SAVE_STATEMENTS.get(columns)
+    if statement is None:
+        statement = _SAVE_STATEMENTS[columns] = _SAVE_INSTANCE.values({key: bindparam(f"v_{key}") for key in values})
+    matched = uow.session.connection().execute(
+        statement, {"b_id": record.id, "b_version": version, **{f"v_{k}": v for k, v in values.items()}}).rowcount
+    if matched != 1:
+        raise ConcurrentChangeError("someone else changed this instance at the same time; reload and retry")
+    for key, value in values.items():
+        set_committed_value(record, key, value)
+
+
+def _close_tasks(uow: UnitOfWork, rows: list[TaskRecord], now: datetime) -> None:
+    """Mark rows completed (someone completed them) or cancelled (the process moved on) and drop their
+    candidates, which serve the inbox only."""
+    params = [{"b_id": row.id, "b_status": "completed" if row.completed_by else "cancelled", "b_closed_at": now,
+               "b_completed_by": row.completed_by} for row in rows]
+    connection = uow.session.connection()
+    if connection.execute(_CLOSE_TASK, params).rowcount != len(rows):
+        raise ConcurrentChangeError("a task of this instance was closed at the same time; reload and retry")
+    connection.execute(_DROP_CANDIDATES, {"task_ids": [row.id for row in rows]})
+    for row, values in zip(rows, params, strict=True):
+        for key in ("status", "closed_at", "completed_by"):
+            set_committed_value(row, key, values[f"b_{key}"])
 
 
 def _columns(row: TaskRecord) -> dict[str, Any]:
