@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -81,7 +83,7 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
     rows = {r.id: r for r in known_open}
     closed = [row for task_id, row in rows.items() if task_id not in ready]
     if closed:
-        _close_tasks(uow, closed, now)
+        _close_tasks(uow, workflow, closed, now)
     open_rows = [row for task_id, row in rows.items() if task_id in ready]
     new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
     if new_rows:
@@ -134,11 +136,14 @@ def write_instance(uow: UnitOfWork, record: InstanceRecord, changes: dict[str, A
         set_committed_value(record, key, value)
 
 
-def _close_tasks(uow: UnitOfWork, rows: list[TaskRecord], now: datetime) -> None:
-    """Mark rows completed (someone completed them) or cancelled (the process moved on) and drop their
-    candidates, which serve the inbox only."""
-    params = [{"b_id": row.id, "b_status": "completed" if row.completed_by else "cancelled", "b_closed_at": now,
-               "b_completed_by": row.completed_by} for row in rows]
+def _close_tasks(uow: UnitOfWork, workflow: BpmnWorkflow, rows: list[TaskRecord], now: datetime) -> None:
+    """Mark rows completed (by whom the workflow says completed them) or cancelled (the process moved on) and
+    drop their candidates, which serve the inbox only."""
+    params = []
+    for row in rows:
+        completed_by = _completed_by(workflow, row.id)
+        params.append({"b_id": row.id, "b_status": "completed" if completed_by else "cancelled", "b_closed_at": now,
+                       "b_completed_by": completed_by})
     connection = uow.session.connection()
     if connection.execute(_CLOSE_TASK, params).rowcount != len(rows):
         raise ConcurrentChangeError("a task of this instance was closed at the same time; reload and retry")
@@ -146,6 +151,15 @@ def _close_tasks(uow: UnitOfWork, rows: list[TaskRecord], now: datetime) -> None
     for row, values in zip(rows, params, strict=True):
         for key in ("status", "closed_at", "completed_by"):
             set_committed_value(row, key, values[f"b_{key}"])
+
+
+def _completed_by(workflow: BpmnWorkflow, task_id: str) -> str | None:
+    """Who completed the user task `task_id` (runtime.complete records it), or None if it did not complete."""
+    key = UUID(task_id)
+    task = next((w.tasks[key] for w in (workflow, *workflow.subprocesses.values()) if key in w.tasks), None)
+    if task is None or not task.has_state(TaskState.COMPLETED):
+        return None
+    return task.internal_data.get("completed_by")
 
 
 def _columns(row: TaskRecord) -> dict[str, Any]:

@@ -138,7 +138,6 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
         role = _acting_role(actor, row)
         with runtime.tracking(workflow) as step:
             runtime.complete(workflow, task, clean, completed_by=actor.username)
-        row.completed_by = actor.username
         uow.audit.append(AuditEventType.task_completed, record.id, actor.username, role=role,
                          element_id=row.element_id, task_id=row.id, name=row.name, data=clean)
         open_rows = save_progress(engine, uow, record, workflow, version, actor, step, open_rows=open_rows)

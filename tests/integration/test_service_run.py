@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from builders import AUDITOR, EVENTS_OFFICE, ORGANISER, SECURITY, event_request
+from projection import assert_projection_agrees
 from sqlalchemy import func, select
 
 from engine import runtime, serializer, services
@@ -23,6 +24,7 @@ def _state_round_trip(engine, instance_id: int) -> None:
         rows = set(uow.session.execute(select(TaskRecord.id).where(TaskRecord.instance_id == instance_id,
                                                                    TaskRecord.status == "open")).scalars())
         assert ready == rows  # the inbox projection agrees with the workflow
+    assert_projection_agrees(engine, instance_id)
 
 
 def _audit_count(engine) -> int:

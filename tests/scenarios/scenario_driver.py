@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from projection import assert_projection_agrees
 from sqlalchemy import select
 
 from engine import serializer, services
@@ -108,6 +109,7 @@ class Driver:
             version = self.engine.pinned_version(uow, record.process_version_id)
             state = record.state
         assert json.loads(serializer.dumps(self.engine.load_workflow(state, version))) == json.loads(state)
+        assert_projection_agrees(self.engine, self.instance_id)
 
     def check_speaker(self, factors: dict[str, Any] | None = None, actor: Actor = SECURITY) -> InstanceView:
         """Due diligence (with `factors`) and the declaration for the first speaker still waiting."""
