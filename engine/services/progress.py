@@ -145,7 +145,7 @@ def _close_tasks(uow: UnitOfWork, workflow: BpmnWorkflow, rows: list[TaskRecord]
         params.append({"b_id": row.id, "b_status": "completed" if completed_by else "cancelled", "b_closed_at": now,
                        "b_completed_by": completed_by})
     connection = uow.session.connection()
-    if connection.execute(_CLOSE_TASK, params).rowcount != len(rows):
+    if connection.execute(_CLOSE_TASK, params[0] if len(params) == 1 else params).rowcount != len(rows):
         raise ConcurrentChangeError("a task of this instance was closed at the same time; reload and retry")
     connection.execute(_DROP_CANDIDATES, {"task_ids": [row.id for row in rows]})
     for row, values in zip(rows, params, strict=True):

@@ -121,12 +121,11 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
         if idempotency_key and (done := idempotency.find_previous(uow, actor.username, idempotency_key, scope,
                                                                   digest)) is not None:
             return current_view(engine, uow, done, actor)
-        open_rows = _open_siblings(uow, task_id)
+        record, open_rows = _instance_with_open_tasks(uow, task_id)
         row = next((r for r in open_rows if r.id == str(task_id)), None) or _visible_task(uow, task_id, actor)
         _check_visible(row, task_id, actor)
         if not access.can_work_task(actor, row):
             raise ConflictError(f"task is held by {row.assignee}")
-        record = uow.session.get(InstanceRecord, row.instance_id)
         if record.status != "running":
             raise InstanceClosedError(f"instance {record.id} is {record.status}")
         version = engine.pinned_version(uow, record.process_version_id)
@@ -148,12 +147,17 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
 
 
 _TASK_INSTANCE = select(TaskRecord.instance_id).where(TaskRecord.id == bindparam("task_id")).scalar_subquery()
-_OPEN_SIBLINGS = select(TaskRecord).where(TaskRecord.instance_id == _TASK_INSTANCE, TaskRecord.status == "open")
+_INSTANCE_WITH_OPEN_TASKS = (
+    select(InstanceRecord, TaskRecord)
+    .join(TaskRecord, (TaskRecord.instance_id == InstanceRecord.id) & (TaskRecord.status == "open"))
+    .where(InstanceRecord.id == _TASK_INSTANCE))
 
 
-def _open_siblings(uow: UnitOfWork, task_id: str) -> list[TaskRecord]:
-    """The open task rows of the instance `task_id` belongs to (one query: the task and what sync_open_tasks needs)."""
-    return list(uow.session.execute(_OPEN_SIBLINGS, {"task_id": str(task_id)}).scalars())
+def _instance_with_open_tasks(uow: UnitOfWork, task_id: str) -> tuple[InstanceRecord | None, list[TaskRecord]]:
+    """The instance `task_id` belongs to and its open task rows, in one query (the task itself is among them
+    while it is open; a row per open task, usually one or two)."""
+    found = uow.session.execute(_INSTANCE_WITH_OPEN_TASKS, {"task_id": str(task_id)}).all()
+    return (found[0][0] if found else None), [row for _, row in found]
 
 
 def _no_form_data(data: Any) -> dict[str, Any]:
