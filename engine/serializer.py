@@ -49,6 +49,11 @@ _REGISTRY = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, CamundaServiceTa
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 _VERSION_KEY = _SERIALIZER.VERSION_KEY
 _COMPACT = {"separators": (",", ":"), "sort_keys": False}
+# Task fields that hold these values in most tasks: `dumps` leaves them out (and each task's `id`, its key in
+# `tasks`), `loads` puts them back. States carrying _DEFAULTS_LEFT_OUT were written so; older ones are complete.
+_TASK_DEFAULTS: dict[str, Any] = {"children": [], "triggered": False, "internal_data": {}, "data": {},
+                                  "delta": {"updates": {}, "deletions": []}, "typename": "Task"}
+_DEFAULTS_LEFT_OUT = "campusflow_defaults_left_out"
 
 
 def dump_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> str:
@@ -71,8 +76,36 @@ def dumps(workflow: BpmnWorkflow) -> str:
     dct: dict[str, Any] = _SERIALIZER.to_dict(workflow)
     dct.pop("spec", None)
     dct.pop("subprocess_specs", None)
+    for tasks in _task_maps(dct):
+        for task_id, task in tasks.items():
+            tasks[task_id] = {key: value for key, value in task.items()
+                              if key != "id" and (key not in _TASK_DEFAULTS or value != _TASK_DEFAULTS[key])}
+    dct[_DEFAULTS_LEFT_OUT] = 1
     dct[_VERSION_KEY] = _SERIALIZER.VERSION
     return json.dumps(dct, **_COMPACT)
+
+
+def _task_maps(dct: dict[str, Any]) -> list[dict[str, dict[str, Any]]]:
+    """The `tasks` mappings of a serialized workflow and of its subprocesses."""
+    return [dct["tasks"], *(sub["tasks"] for sub in dct.get("subprocesses", {}).values())]
+
+
+def _restore_defaults(dct: dict[str, Any]) -> None:
+    """Undo what `dumps` left out: each task's id and its default-valued fields."""
+    if not dct.pop(_DEFAULTS_LEFT_OUT, None):
+        return
+    for tasks in _task_maps(dct):
+        for task_id, task in tasks.items():
+            restored = _fresh_defaults()
+            restored.update(task)
+            restored["id"] = task_id
+            tasks[task_id] = restored
+
+
+def _fresh_defaults() -> dict[str, Any]:
+    """_TASK_DEFAULTS with new mutable values (each task gets its own lists and dicts)."""
+    return {"children": [], "triggered": False, "internal_data": {}, "data": {},
+            "delta": {"updates": {}, "deletions": []}, "typename": "Task"}
 
 
 def specs_are_shareable(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> bool:
@@ -92,6 +125,7 @@ def loads(state: str, spec_json: str, script_engine: Any,
     restored from `spec_json`.
     """
     dct = json.loads(state)
+    _restore_defaults(dct)
     if specs is None:
         dct.update(json.loads(spec_json))
     if dct.get(_VERSION_KEY) != _SERIALIZER.VERSION:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -39,6 +40,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class HexBytes(TypeDecorator[str]):
+    """Hex text in Python, its bytes in the database: a SHA-256 digest takes 32 bytes instead of 64 characters.
+
+    Text that is not hex (a tampered reference) is bound as its UTF-8 bytes, so it matches no stored value.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
+        if value is None:
+            return None
+        try:
+            return bytes.fromhex(value)
+        except (TypeError, ValueError):
+            return str(value).encode("utf-8")
+
+    def process_result_value(self, value: bytes | str | None, dialect: Any) -> str | None:
+        return bytes(value).hex() if isinstance(value, bytes | memoryview) else value
 
 
 def utcnow() -> datetime:
@@ -157,7 +179,9 @@ class AuditRecord(Base):
     """Append-only audit event; `hash` = SHA-256 over the event and `prev_hash` (one chain for the database)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_instance_seq", "instance_id", "seq"),)
+    # On instance_id alone: PostgreSQL stores an instance's events as one deduplicated entry (a third of the size
+    # of (instance_id, seq)); SQLite's index entries end with the rowid, i.e. seq, anyway.
+    __table_args__ = (Index("ix_audit_events_instance", "instance_id"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     instance_id: Mapped[int | None] = mapped_column(Integer)
@@ -340,10 +364,11 @@ class AuditPayloadRecord(Base):
 
     __tablename__ = "audit_payloads"
 
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, index=True)
+    # digest and salt are hex in Python, bytes on disk (HexBytes); seq is read, never searched: no index.
+    digest: Mapped[str] = mapped_column(HexBytes, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    salt: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[str] = mapped_column(HexBytes)
     body: Mapped[str] = mapped_column(Text)
 
 
