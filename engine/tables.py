@@ -113,6 +113,17 @@ class InstanceRecord(Base):
     """A running or finished process instance; `state` is the workflow without its spec."""
 
     __tablename__ = "instances"
+    # Instance list pages (newest first) read one index range per visibility branch (migration 0006); the
+    # yearly reports find a year's event requests by submission or decision date (decisions: PostgreSQL only).
+    __table_args__ = (
+        Index("ix_instances_started_by_id", "started_by", "id"),
+        Index("ix_instances_process_key_id", "process_key", "id"),
+        Index("ix_instances_status_id", "status", "id"),
+        Index("ix_instances_process_key_started_at", "process_key", "started_at"),
+        *(Index(f"ix_instances_{field}", "process_key", text(f"(summary ->> '{field}')")).ddl_if(dialect="postgresql")
+          for field in ("final_decision_on", "decided_on")),
+        Index("ix_instances_decision_id", text("(summary ->> 'decision')"), "id").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, select, true, union_all
 
 from .. import access, runtime
 from ..audit import AuditEventType, instance_payloads
@@ -105,29 +105,66 @@ def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, versi
                         outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
 
 
+# What a list row needs: never the serialized workflow (`state`), which is the widest column by far.
+_LIST_COLUMNS = (InstanceRecord.id, InstanceRecord.process_key, InstanceRecord.status, InstanceRecord.started_by,
+                 InstanceRecord.started_at, InstanceRecord.ended_at, InstanceRecord.summary)
+
+
 def list_instances(engine: WorkflowEngine, actor: Actor, *, process: str | None = None, status: str | None = None,
-                   decision: str | None = None, limit: int = 200, offset: int = 0) -> list[InstanceSummary]:
-    """Instances `actor` may see, newest first, filtered by process key, status and decision."""
+                   decision: str | None = None, limit: int = 200, offset: int = 0,
+                   before_id: int | None = None) -> list[InstanceSummary]:
+    """Instances `actor` may see, newest first, filtered by process key, status and decision.
+
+    Page with `offset`, or with `before_id` (only instances older than that id: the cost stays flat however deep).
+    """
     with engine.new_uow(readonly=True) as uow:
-        query = select(InstanceRecord, ProcessVersionRecord.version).join(
-            ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
-        if not actor.has_role(*access.READ_ALL_ROLES):
-            query = query.where(or_(InstanceRecord.started_by == actor.username,
-                                    InstanceRecord.process_key.in_(_worked_processes(engine, uow, actor))))
-        if process:
-            query = query.where(InstanceRecord.process_key == process)
-        if status:
-            query = query.where(InstanceRecord.status == status)
-        if decision:
-            query = query.where(InstanceRecord.summary["decision"].as_string() == decision)
-        query = query.order_by(InstanceRecord.id.desc()).limit(limit).offset(offset)
-        return [InstanceSummary(id=record.id, process_key=record.process_key, process_version=number,
-                                status=record.status, started_by=record.started_by, started_at=record.started_at,
-                                ended_at=record.ended_at, summary=dict(record.summary))
-                for record, number in uow.session.execute(query)]
+        filters = _list_filters(process, status, decision, before_id)
+        branches = _visible_branches(engine, uow, actor, process)
+        if len(branches) == 1:
+            query = select(*_LIST_COLUMNS, ProcessVersionRecord.version).where(branches[0], *filters)
+        else:  # one index range per branch, each cut at the page's end (IN drops the overlaps): no OR scan
+            enough = offset + limit
+            pages = [select(InstanceRecord.id).where(branch, *filters).order_by(InstanceRecord.id.desc())
+                     .limit(enough).subquery() for branch in branches]
+            ids = union_all(*(select(page.c.id) for page in pages)).subquery()
+            query = select(*_LIST_COLUMNS, ProcessVersionRecord.version).where(
+                InstanceRecord.id.in_(select(ids.c.id)))
+        query = (query.join(ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
+                 .order_by(InstanceRecord.id.desc()).limit(limit).offset(offset))
+        return [InstanceSummary(id=row.id, process_key=row.process_key, process_version=row.version,
+                                status=row.status, started_by=row.started_by, started_at=row.started_at,
+                                ended_at=row.ended_at, summary=dict(row.summary))
+                for row in uow.session.execute(query)]
+
+
+def _list_filters(process: str | None, status: str | None, decision: str | None,
+                  before_id: int | None) -> list[ColumnElement[bool]]:
+    """The list's optional filters as WHERE terms (each served by an index with the id order)."""
+    filters: list[ColumnElement[bool]] = []
+    if process:
+        filters.append(InstanceRecord.process_key == process)
+    if status:
+        filters.append(InstanceRecord.status == status)
+    if decision:
+        filters.append(InstanceRecord.summary["decision"].as_string() == decision)
+    if before_id is not None:
+        filters.append(InstanceRecord.id < before_id)
+    return filters
+
+
+def _visible_branches(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor,
+                      process: str | None) -> list[ColumnElement[bool]]:
+    """Conditions whose union is what `actor` may list: everything (readers of all), else their own requests
+    and, one condition per process they work on, that process's requests (overlaps are listed once)."""
+    if actor.has_role(*access.READ_ALL_ROLES):
+        return [true()]
+    return [InstanceRecord.started_by == actor.username,
+            *(InstanceRecord.process_key == key for key in _worked_processes(engine, uow, actor)
+              if process in (None, "", key))]
 
 
 def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> list[str]:
+    """Keys of the processes with a version whose tasks one of the actor's staff roles works on."""
     ids = uow.session.execute(select(ProcessVersionRecord.id)).scalars()
     staff = access.staff_roles(actor)
     return sorted({v.key for v in (engine.pinned_version(uow, i) for i in ids) if staff & v.candidate_groups})
