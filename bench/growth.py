@@ -17,12 +17,12 @@ import json
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from harness import DEFAULT_POSTGRES, percentile, postgres_database, prepared_engine
 from linear_process import write_linear_process
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 
 from engine import services
 from engine.audit import event_hash
@@ -98,15 +98,36 @@ def grow(engine, count: int, template: tuple, batch: int = 2000) -> None:
                     candidates.append({"task_id": task_id, "kind": "group", "value": "events_office"})
                 next_id += 1
                 existing += 1
-            s.execute(insert(InstanceRecord), instances)
+            copy_rows(s, InstanceRecord, instances)
             if tasks:
-                s.execute(insert(TaskRecord), tasks)
-                s.execute(insert(TaskCandidateRecord), candidates)
-            s.execute(insert(AuditRecord), events)
+                copy_rows(s, TaskRecord, tasks)
+                copy_rows(s, TaskCandidateRecord, candidates)
+            copy_rows(s, AuditRecord, events)
         s.execute(update(AuditHeadRecord).where(AuditHeadRecord.id == 1).values(seq=seq, hash=prev))
         if s.bind.dialect.name == "postgresql":  # explicit ids do not move the sequence
             s.execute(text("SELECT setval('instances_id_seq', (SELECT max(id) FROM instances))"))
         uow.commit()
+
+
+def copy_rows(session, record: type, rows: list[dict]) -> None:
+    """Bulk-load rows with PostgreSQL's COPY (ten times faster than INSERTs: the 100k step stays in minutes).
+
+    Values are written as the column types store them: naive UTC timestamps, JSON as text.
+    """
+    table = record.__table__
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_stored(row[c]) for c in columns])
+
+
+def _stored(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
 
 
 def timed(call, repeat: int = 30) -> tuple[float, float]:
