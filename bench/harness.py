@@ -11,7 +11,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -59,21 +61,40 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """A running gunicorn: its base URL and the master's process id (workers are its children)."""
+
+    base: str
+    pid: int
+
+
 @contextmanager
-def gunicorn(url: str, processes: Path, forms: Path, workers: int = 2) -> Iterator[str]:
-    """Serve `web:create_app()` with gunicorn; yields the base URL."""
+def gunicorn_server(url: str, processes: Path, forms: Path, workers: int = 2, **options: Any) -> Iterator[LiveServer]:
+    """Serve the app as `campusflow serve` does (web.server's production settings; `options` override them).
+
+    The access log is off unless `options` asks for it (the benches print their own figures), and so is
+    gunicorn's control socket (one fixed path per user: two servers at once would contend for it).
+    """
     port = free_port()
     env = {**os.environ, "CAMPUSFLOW_DATABASE_URL": url, "CAMPUSFLOW_PROCESSES_DIR": str(processes),
            "CAMPUSFLOW_FORMS_DIR": str(forms), "CAMPUSFLOW_SECRET_KEY": "bench"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                               "--log-level", "warning", "web:create_app()"], cwd=ROOT, env=env,
-                              start_new_session=True)
+    settings = {"accesslog": None, "loglevel": "warning", "control_socket_disable": True, **options}
+    launcher = f"from web.server import serve; serve('127.0.0.1', {port}, {workers}, **{settings!r})"
+    server = subprocess.Popen([sys.executable, "-c", launcher], cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
+        yield LiveServer(f"http://127.0.0.1:{port}", server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@contextmanager
+def gunicorn(url: str, processes: Path, forms: Path, workers: int = 2, **options: Any) -> Iterator[str]:
+    """Serve the app with gunicorn (see `gunicorn_server`); yields the base URL."""
+    with gunicorn_server(url, processes, forms, workers, **options) as server:
+        yield server.base
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
