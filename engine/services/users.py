@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import passwords
 from ..audit import AuditEventType
@@ -56,13 +56,17 @@ def issue_token(engine: WorkflowEngine, username: str) -> str:
 def authenticate_token(engine: WorkflowEngine, token: str) -> Actor:
     """The actor behind a bearer token, or AuthenticationError."""
     with engine.new_uow(readonly=True) as uow:
-        user = uow.session.execute(
-            select(UserRecord).join(ApiTokenRecord, ApiTokenRecord.user_id == UserRecord.id)
-            .where(ApiTokenRecord.token_hash == passwords.token_hash(token), ApiTokenRecord.revoked_at.is_(None))
-        ).scalar_one_or_none()
+        user = uow.session.connection().execute(_TOKEN_OWNER, {"token_hash": passwords.token_hash(token)}).first()
         if user is None or not user.active:
             raise AuthenticationError("invalid or revoked API token")
         return Actor(user.username, frozenset(user.roles))
+
+
+# Built once, Core not ORM: this runs on every API request.
+_TOKEN_OWNER = (
+    select(UserRecord.username, UserRecord.roles, UserRecord.active)
+    .join(ApiTokenRecord, ApiTokenRecord.user_id == UserRecord.id)
+    .where(ApiTokenRecord.token_hash == bindparam("token_hash"), ApiTokenRecord.revoked_at.is_(None)))
 
 
 def authenticate_password(engine: WorkflowEngine, username: str, password: str) -> Actor:
