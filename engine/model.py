@@ -67,6 +67,7 @@ class TaskView:
     created_at: datetime
     form: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
+    title: str | None = None  # the request's title, in task lists
 
 
 @dataclass(frozen=True)

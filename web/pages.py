@@ -51,12 +51,10 @@ def urgency(due_at: datetime | None, now: datetime) -> str | None:
 
 def load_inbox(engine: WorkflowEngine, actor: Actor, process: str | None) -> Inbox:
     """My open tasks and my groups' unclaimed ones, by due date, optionally for one process."""
-    titles = {i.id: str(i.summary.get("title") or f"{i.process_key} #{i.id}")
-              for i in services.list_instances(engine, actor, process=process, limit=1000)}
     now = engine.now()
 
     def rows(scope: str) -> list[TaskRow]:
-        return [TaskRow(t, titles.get(t.instance_id, f"Request #{t.instance_id}"), urgency(t.due_at, now))
+        return [TaskRow(t, str(t.title or f"{t.process_key} #{t.instance_id}"), urgency(t.due_at, now))
                 for t in services.list_tasks(engine, actor, scope, process=process)
                 if scope == "mine" or t.assignee is None]
 

@@ -39,6 +39,7 @@ class TaskSchema(Schema):
     priority = fields.Integer()
     form_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    title = fields.String(allow_none=True)
 
 
 class TaskDetailSchema(TaskSchema):

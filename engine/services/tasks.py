@@ -29,7 +29,10 @@ SCOPES = ("mine", "groups", "all")
 
 def list_tasks(engine: WorkflowEngine, actor: Actor, scope: str = "all", *, process: str | None = None,
                limit: int = 500, offset: int = 0) -> list[TaskView]:
-    """Open tasks: `mine` assigned to me, `groups` offered to my roles or name, `all` both; by due date."""
+    """Open tasks: `mine` assigned to me, `groups` offered to my roles or name, `all` both; by due date.
+
+    Each carries its request's title (from the instance summary), so task lists need no instance query.
+    """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     with engine.new_uow(readonly=True) as uow:
@@ -45,7 +48,11 @@ def list_tasks(engine: WorkflowEngine, actor: Actor, scope: str = "all", *, proc
         if process:
             query = query.where(TaskRecord.process_key == process)
         query = query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at)
-        return [task_view(r) for r in uow.session.execute(query.limit(limit).offset(offset)).scalars()]
+        rows = uow.session.execute(query.limit(limit).offset(offset)).scalars().all()
+        # Titles in a second query bounded by the page (a join would be planned before the sort and limit).
+        summaries = dict(uow.session.execute(select(InstanceRecord.id, InstanceRecord.summary).where(
+            InstanceRecord.id.in_(sorted({r.instance_id for r in rows})))).tuples().all()) if rows else {}
+        return [task_view(row, title=(summaries.get(row.instance_id) or {}).get("title")) for row in rows]
 
 
 def get_task(engine: WorkflowEngine, task_id: str, actor: Actor) -> TaskView:

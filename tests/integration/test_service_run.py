@@ -39,6 +39,7 @@ def test_low_risk_request_is_approved_by_the_events_office(deployed):
     [task] = services.list_tasks(deployed, EVENTS_OFFICE, "groups")
     assert (task.element_id, task.candidate_groups, task.form_id) == ("review_request", ("events_office",),
                                                                       "review_decision")
+    assert task.title == "Research seminar: soil carbon"  # task lists carry the request's title
     services.claim_task(deployed, task.id, EVENTS_OFFICE)
     _state_round_trip(deployed, view.id)
     done = services.complete_task(deployed, task.id, {"decision": "approved"}, EVENTS_OFFICE)
