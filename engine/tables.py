@@ -116,6 +116,9 @@ class InstanceRecord(Base):
     # Instance list pages (newest first) read one index range per visibility branch (migration 0006); the
     # yearly reports find a year's event requests by submission or decision date (decisions: PostgreSQL only).
     __table_args__ = (
+        Index("ix_instances_due_timers", "next_timer_at",  # the worker's claim of the next due timer
+              postgresql_where=text("status = 'running' AND next_timer_at IS NOT NULL"),
+              sqlite_where=text("status = 'running' AND next_timer_at IS NOT NULL")),
         Index("ix_instances_started_by_id", "started_by", "id"),
         Index("ix_instances_process_key_id", "process_key", "id"),
         Index("ix_instances_status_id", "status", "id"),
@@ -135,7 +138,7 @@ class InstanceRecord(Base):
     started_by: Mapped[str] = mapped_column(String(200))  # see ix_instances_*_id
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # see ix_instances_due_timers
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": lock_version}
