@@ -158,16 +158,27 @@ def _visible_branches(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor,
     and, one condition per process they work on, that process's requests (overlaps are listed once)."""
     if actor.has_role(*access.READ_ALL_ROLES):
         return [true()]
-    return [InstanceRecord.started_by == actor.username,
-            *(InstanceRecord.process_key == key for key in _worked_processes(engine, uow, actor)
-              if process in (None, "", key))]
+    worked, withheld = _worked_processes(engine, uow, actor)
+    own = InstanceRecord.started_by == actor.username
+    if withheld:  # a restricted case's raiser gets a receipt, not a list row (its summary and decision filter)
+        own = own & InstanceRecord.process_key.not_in(withheld)
+    return [own, *(InstanceRecord.process_key == key for key in worked if process in (None, "", key))]
 
 
-def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> list[str]:
-    """Keys of the processes with a version whose tasks one of the actor's staff roles works on."""
+def _worked_processes(engine: WorkflowEngine, uow: UnitOfWork, actor: Actor) -> tuple[list[str], list[str]]:
+    """Keys of the processes whose cases the actor sees as staff (a staff role works on a version's tasks, or,
+    for a `restrictedTo` process, the actor holds one of its roles), and of the restricted processes they may not
+    see at all."""
     ids = uow.session.execute(select(ProcessVersionRecord.id)).scalars()
     staff = access.staff_roles(actor)
-    return sorted({v.key for v in (engine.pinned_version(uow, i) for i in ids) if staff & v.candidate_groups})
+    worked, withheld = set(), set()
+    for version in (engine.pinned_version(uow, i) for i in ids):
+        restricted = access.restricted_roles(version)
+        if restricted:
+            (worked if actor.has_role(*restricted) else withheld).add(version.key)
+        elif staff & version.candidate_groups:
+            worked.add(version.key)
+    return sorted(worked), sorted(withheld - worked)
 
 
 def instance_history(engine: WorkflowEngine, instance_id: int, actor: Actor) -> list[AuditEntry]:

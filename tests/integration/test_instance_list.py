@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from builders import AUDITOR, EVENTS_OFFICE, ORGANISER, SECURITY
+from builders import AUDITOR, EVENTS_OFFICE, ORGANISER, SECURITY, event_request
 from sqlalchemy import or_, select
 
 from engine import access, services
@@ -44,16 +44,21 @@ def _populate(engine, count: int = 240) -> None:
 
 def _reference(engine, actor: Actor, *, process: str | None = None, status: str | None = None,
                decision: str | None = None, limit: int = 200, offset: int = 0) -> list[InstanceSummary]:
-    """The list as the single OR query computed it before the index-ordered branches."""
+    """The list as a single OR query over the visibility rules (before the index-ordered branches): your own
+    requests except restricted cases you may not see, and every case of a process you work on or are restricted
+    to."""
     with engine.new_uow(readonly=True) as uow:
         query = select(InstanceRecord, ProcessVersionRecord.version).join(
             ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
         if not actor.has_role(*access.READ_ALL_ROLES):
             ids = uow.session.execute(select(ProcessVersionRecord.id)).scalars()
+            versions = [engine.pinned_version(uow, i) for i in ids]
             staff = access.staff_roles(actor)
-            worked = sorted({v.key for v in (engine.pinned_version(uow, i) for i in ids)
-                             if staff & v.candidate_groups})
-            query = query.where(or_(InstanceRecord.started_by == actor.username,
+            worked = sorted({v.key for v in versions if (actor.has_role(*access.restricted_roles(v))
+                             if access.restricted_roles(v) else staff & v.candidate_groups)})
+            withheld = sorted({v.key for v in versions if access.restricted_roles(v)} - set(worked))
+            query = query.where(or_((InstanceRecord.started_by == actor.username)
+                                    & InstanceRecord.process_key.not_in(withheld),
                                     InstanceRecord.process_key.in_(worked)))
         if process:
             query = query.where(InstanceRecord.process_key == process)
@@ -169,3 +174,18 @@ def test_the_dashboard_reads_only_its_range_and_counts_the_same(deployed, first,
     _, until = utc_bounds(day_from, day_to)
     expected = dashboard_figures(_every_request(deployed, until), [], [], 0, day_from, day_to)
     assert figures == expected
+
+
+def test_restricted_cases_are_listed_to_their_roles_and_not_to_their_raiser(deployed):
+    """prevent_concern is restrictedTo the Prevent lead, DPO and auditors: they list it (the DPO works no task of
+    it); the raiser gets a receipt instead of a list row, so no summary or decision filter can reveal the outcome."""
+    concern = services.start_instance(deployed, "prevent_concern", {
+        "subject_name": "B. Visitor", "subject_relationship": "visitor", "observed": "Leaflets of a proscribed group.",
+        "observed_on": "2027-02-26"}, ORGANISER)
+    request = services.start_instance(deployed, "event_approval", event_request(), ORGANISER)
+    for reader in (Actor("dana", frozenset({"dpo"})), Actor("priya", frozenset({"prevent_lead"})), AUDITOR):
+        assert concern.id in {i.id for i in services.list_instances(deployed, reader)}, reader.username
+    assert [i.id for i in services.list_instances(deployed, ORGANISER)] == [request.id]
+    assert services.list_instances(deployed, ORGANISER, process="prevent_concern") == []
+    assert concern.id not in {i.id for i in services.list_instances(deployed, EVENTS_OFFICE)}
+    assert services.list_instances(deployed, Actor("dana", frozenset({"dpo"})), process="event_approval") == []
