@@ -106,8 +106,15 @@ def _view(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, versi
 
 
 # What a list row needs: never the serialized workflow (`state`), which is the widest column by far.
-_LIST_COLUMNS = (InstanceRecord.id, InstanceRecord.process_key, InstanceRecord.status, InstanceRecord.started_by,
-                 InstanceRecord.started_at, InstanceRecord.ended_at, InstanceRecord.summary)
+LIST_COLUMNS = (InstanceRecord.id, InstanceRecord.process_key, InstanceRecord.status, InstanceRecord.started_by,
+                InstanceRecord.started_at, InstanceRecord.ended_at, InstanceRecord.summary)
+
+
+def summary_of(row: Any, version: int) -> InstanceSummary:
+    """An InstanceSummary from a row of LIST_COLUMNS and its process version number."""
+    return InstanceSummary(id=row.id, process_key=row.process_key, process_version=version, status=row.status,
+                           started_by=row.started_by, started_at=row.started_at, ended_at=row.ended_at,
+                           summary=dict(row.summary or {}))
 
 
 def list_instances(engine: WorkflowEngine, actor: Actor, *, process: str | None = None, status: str | None = None,
@@ -121,20 +128,17 @@ def list_instances(engine: WorkflowEngine, actor: Actor, *, process: str | None 
         filters = _list_filters(process, status, decision, before_id)
         branches = _visible_branches(engine, uow, actor, process)
         if len(branches) == 1:
-            query = select(*_LIST_COLUMNS, ProcessVersionRecord.version).where(branches[0], *filters)
+            query = select(*LIST_COLUMNS, ProcessVersionRecord.version).where(branches[0], *filters)
         else:  # one index range per branch, each cut at the page's end (IN drops the overlaps): no OR scan
             enough = offset + limit
             pages = [select(InstanceRecord.id).where(branch, *filters).order_by(InstanceRecord.id.desc())
                      .limit(enough).subquery() for branch in branches]
             ids = union_all(*(select(page.c.id) for page in pages)).subquery()
-            query = select(*_LIST_COLUMNS, ProcessVersionRecord.version).where(
+            query = select(*LIST_COLUMNS, ProcessVersionRecord.version).where(
                 InstanceRecord.id.in_(select(ids.c.id)))
         query = (query.join(ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
                  .order_by(InstanceRecord.id.desc()).limit(limit).offset(offset))
-        return [InstanceSummary(id=row.id, process_key=row.process_key, process_version=row.version,
-                                status=row.status, started_by=row.started_by, started_at=row.started_at,
-                                ended_at=row.ended_at, summary=dict(row.summary))
-                for row in uow.session.execute(query)]
+        return [summary_of(row, row.version) for row in uow.session.execute(query)]
 
 
 def _list_filters(process: str | None, status: str | None, decision: str | None,

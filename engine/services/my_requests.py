@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..bootstrap import WorkflowEngine
 from ..model import Actor, InstanceSummary, TaskView
 from ..tables import InstanceRecord, ProcessVersionRecord, TaskRecord
+from .instances import LIST_COLUMNS, summary_of
 from .progress import task_view
 
 
@@ -24,18 +25,14 @@ def list_my_requests(engine: WorkflowEngine, actor: Actor, *, limit: int = 200) 
     """Instances `actor` started, newest first, each with its open tasks (ordered by due date)."""
     with engine.new_uow(readonly=True) as uow:
         rows = uow.session.execute(
-            select(InstanceRecord, ProcessVersionRecord.version)
+            select(*LIST_COLUMNS, ProcessVersionRecord.version)
             .join(ProcessVersionRecord, ProcessVersionRecord.id == InstanceRecord.process_version_id)
             .where(InstanceRecord.started_by == actor.username)
             .order_by(InstanceRecord.id.desc()).limit(limit)).all()
-        ids = [record.id for record, _ in rows]
+        ids = [row.id for row in rows]
         tasks: dict[int, list[TaskView]] = {}
         if ids:
             open_tasks = select(TaskRecord).where(TaskRecord.instance_id.in_(ids), TaskRecord.status == "open")
             for task in uow.session.execute(open_tasks.order_by(TaskRecord.due_at, TaskRecord.created_at)).scalars():
                 tasks.setdefault(task.instance_id, []).append(task_view(task))
-        return [MyRequest(InstanceSummary(id=r.id, process_key=r.process_key, process_version=number,
-                                          status=r.status, started_by=r.started_by, started_at=r.started_at,
-                                          ended_at=r.ended_at, summary=dict(r.summary)),
-                          tuple(tasks.get(r.id, ())))
-                for r, number in rows]
+        return [MyRequest(summary_of(row, row.version), tuple(tasks.get(row.id, ()))) for row in rows]
