@@ -49,10 +49,18 @@ _REGISTRY = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, CamundaServiceTa
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 _VERSION_KEY = _SERIALIZER.VERSION_KEY
 _COMPACT = {"separators": (",", ":"), "sort_keys": False}
+
+
+def _fresh_defaults() -> dict[str, Any]:
+    """The task fields `dumps` leaves out when they hold these values, with new mutable values (each restored
+    task gets its own lists and dicts)."""
+    return {"children": [], "triggered": False, "internal_data": {}, "data": {},
+            "delta": {"updates": {}, "deletions": []}, "typename": "Task"}
+
+
 # Task fields that hold these values in most tasks: `dumps` leaves them out (and each task's `id`, its key in
 # `tasks`), `loads` puts them back. States carrying _DEFAULTS_LEFT_OUT were written so; older ones are complete.
-_TASK_DEFAULTS: dict[str, Any] = {"children": [], "triggered": False, "internal_data": {}, "data": {},
-                                  "delta": {"updates": {}, "deletions": []}, "typename": "Task"}
+_TASK_DEFAULTS = _fresh_defaults()
 _DEFAULTS_LEFT_OUT = "campusflow_defaults_left_out"
 
 
@@ -101,11 +109,6 @@ def _restore_defaults(dct: dict[str, Any]) -> None:
             restored["id"] = task_id
             tasks[task_id] = restored
 
-
-def _fresh_defaults() -> dict[str, Any]:
-    """_TASK_DEFAULTS with new mutable values (each task gets its own lists and dicts)."""
-    return {"children": [], "triggered": False, "internal_data": {}, "data": {},
-            "delta": {"updates": {}, "deletions": []}, "typename": "Task"}
 
 
 def specs_are_shareable(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> bool:
