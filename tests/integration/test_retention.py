@@ -12,7 +12,17 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
-from scenario_driver import AUDITOR, DPO, EVENTS, ORGANISER, TODAY, Driver, event_data, speaker  # noqa: E402
+from scenario_driver import (  # noqa: E402
+    AUDITOR,
+    DPO,
+    EVENTS,
+    NON_PREVENT_CONDITIONS,
+    ORGANISER,
+    TODAY,
+    Driver,
+    event_data,
+    speaker,
+)
 
 from engine import services  # noqa: E402
 from engine.errors import InvalidDataError, PermissionDeniedError  # noqa: E402
@@ -32,16 +42,7 @@ def two_events(deployed):
             driver = Driver(deployed)
             driver.start(event_data(20, title=title, speakers=[speaker("Dr Ada Visitor")]))
             driver.check_speaker()
-            driver.complete(
-                "review_request",
-                {
-                    "decision": "approved_with_conditions",
-                    "conditions_change_reason": "Proportionate to this event.",
-                    "conditions": ["M06"],
-                    "condition_reason_category": "non_prevent",
-                },
-                EVENTS,
-            )
+            driver.complete("review_request", NON_PREVENT_CONDITIONS, EVENTS)
             driver.complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
             ids.append(driver.instance_id)
     return deployed, ids

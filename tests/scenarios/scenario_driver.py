@@ -57,6 +57,21 @@ def event_data(notice_working_days: int = 20, **overrides: Any) -> dict[str, Any
     return data
 
 
+def medium_risk_event(notice_working_days: int) -> dict[str, Any]:
+    """A public, contested event of 150 people with a protest possible: MEDIUM risk, at the given notice."""
+    return event_data(notice_working_days, audience="open_to_public", expected_attendance=150,
+                      topic_sensitivity="contested", protest_anticipated="possible")
+
+
+# The events office approves with one non-Prevent condition (stewards), which the organiser must accept.
+NON_PREVENT_CONDITIONS = {
+    "decision": "approved_with_conditions",
+    "conditions_change_reason": "Proportionate to this event.",
+    "conditions": ["M06"],
+    "condition_reason_category": "non_prevent",
+}
+
+
 def speaker(name: str = "Dr Ada Visitor", **overrides: Any) -> dict[str, Any]:
     """One speaker entry of the event request."""
     data = {"full_name": name, "affiliation": "University of Elsewhere", "talk_title": "Soil carbon",

@@ -12,6 +12,7 @@ from scenario_driver import (
     attach,
     event_data,
     instances_of,
+    medium_risk_event,
     speaker,
 )
 
@@ -110,15 +111,7 @@ def test_s04_short_notice_low_risk_is_accepted_late_and_approved(driver):
 
 
 def test_s05_medium_risk_with_three_days_notice_is_rejected_as_procedural(driver):
-    driver.start(
-        event_data(
-            3,
-            audience="open_to_public",
-            expected_attendance=150,
-            topic_sensitivity="contested",
-            protest_anticipated="possible",
-        )
-    )
+    driver.start(medium_risk_event(3))
     data = driver.data
     assert (data["risk_score"], data["risk_level"], data["notice_decision"]) == (4, "MEDIUM", "reject")
     assert driver.open() == ["confirm_procedural_rejection"]
@@ -211,15 +204,7 @@ def test_an_off_campus_branded_event_is_in_scope_and_scores_the_venue(driver):
 
 
 def test_the_senior_officer_may_accept_a_short_notice_request_then_the_band_route_follows(driver):
-    driver.start(
-        event_data(
-            8,
-            audience="open_to_public",
-            expected_attendance=150,
-            topic_sensitivity="contested",
-            protest_anticipated="possible",
-        )
-    )
+    driver.start(medium_risk_event(8))
     assert (driver.data["notice_decision"], driver.open()) == ("discretion", ["consider_late_request"])
     driver.complete("consider_late_request", {"late_request_decision": "accept"}, SENIOR)
     assess(driver)

@@ -8,6 +8,7 @@ import pytest
 from scenario_driver import (
     APPEAL,
     EVENTS,
+    NON_PREVENT_CONDITIONS,
     ORGANISER,
     SENIOR,
     TODAY,
@@ -146,16 +147,7 @@ def test_conditions_accepted_then_checked_three_days_before_then_reported_after_
 
 def test_the_organiser_may_withdraw_instead_of_accepting_conditions(driver):
     driver.start(event_data(20))
-    driver.complete(
-        "review_request",
-        {
-            "decision": "approved_with_conditions",
-            "conditions_change_reason": "Proportionate to this event.",
-            "conditions": ["M06"],
-            "condition_reason_category": "non_prevent",
-        },
-        EVENTS,
-    )
+    driver.complete("review_request", NON_PREVENT_CONDITIONS, EVENTS)
     driver.complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
     view = driver.view()
     assert (view.status, view.outcome["decision"], view.data["withdrawn"], view.data["ofs_category"]) == (

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from scenario_driver import APPEAL, EVENTS, ORGANISER, Driver, event_data
+from scenario_driver import APPEAL, EVENTS, NON_PREVENT_CONDITIONS, ORGANISER, Driver, event_data
 from sqlalchemy import select
 
 from engine.ofs_counting import count_event_decisions
 from engine.tables import InstanceRecord
 
 APPROVED = {"decision": "approved"}
-NON_PREVENT = {
-    "decision": "approved_with_conditions",
-    "conditions_change_reason": "Proportionate to this event.",
-    "conditions": ["M06"],
-    "condition_reason_category": "non_prevent",
-}
 PREVENT = {
     "decision": "approved_with_conditions",
     "conditions_change_reason": "Proportionate to this event.",
@@ -48,10 +42,11 @@ def summaries(engine) -> list[dict]:
 
 def test_s15_a_year_of_decisions_is_counted_once_each_by_final_outcome(driver):
     engine = driver.engine
-    for decision, times in ((APPROVED, 10), (NON_PREVENT, 4), (PREVENT, 1), (PROCEDURAL, 1), (PREVENT_RISK, 1)):
+    decisions = ((APPROVED, 10), (NON_PREVENT_CONDITIONS, 4), (PREVENT, 1), (PROCEDURAL, 1), (PREVENT_RISK, 1))
+    for decision, times in decisions:
         for _ in range(times):
             decide(engine, decision)
-    decide(engine, NON_PREVENT).complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
+    decide(engine, NON_PREVENT_CONDITIONS).complete("accept_conditions", {"conditions_response": "withdraw"}, ORGANISER)
     counts = count_event_decisions(summaries(engine), 2026)
     assert {k: counts[k] for k in ("E1", "E2a", "E2b", "E3a", "E3b", "withdrawn")} == {
         "E1": 15,
