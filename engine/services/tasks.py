@@ -129,7 +129,8 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
                                                                   digest)) is not None:
             return current_view(engine, uow, done, actor)
         record, open_rows = _instance_with_open_tasks(uow, task_id)
-        row = next((r for r in open_rows if r.id == str(task_id)), None) or _visible_task(uow, task_id, actor)
+        # Not among the open rows: read it alone, for the precise refusal (unknown, not offered, closed).
+        row = next((r for r in open_rows if r.id == str(task_id)), None) or uow.session.get(TaskRecord, str(task_id))
         _check_visible(row, task_id, actor)
         if not access.can_work_task(actor, row):
             raise ConflictError(f"task is held by {row.assignee}")
