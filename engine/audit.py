@@ -26,6 +26,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
 from .audit_scan import GENESIS_HASH, RunResult, scan_rows, text_hash
+from .deferred_writes import DeferredWrites
 from .tables import AuditHeadRecord, AuditPayloadRecord, AuditRecord, utcnow
 
 PAYLOAD_KEY = "$payload"
@@ -160,6 +161,7 @@ _HEAD = AuditHeadRecord.__table__
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_PAYLOADS = insert(_PAYLOADS)
+_INSERT_HEAD = insert(_HEAD)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
@@ -177,7 +179,7 @@ class PendingEvent:
 
 
 class AuditLog:
-    """Collects a unit of work's events; `flush` chains them onto the head inside the same transaction."""
+    """Collects a unit of work's events; `write_to` chains them onto the head inside the same transaction."""
 
     def __init__(self) -> None:
         self.pending: list[PendingEvent] = []
@@ -187,16 +189,13 @@ class AuditLog:
         """Record one event (written at commit, in the same transaction as the state change)."""
         self.pending.append(PendingEvent(str(type_), instance_id, actor, role, element_id, details))
 
-    def flush(self, session: Session) -> int:
-        """Lock the chain head, assign sequence numbers and hashes, insert the rows; returns the last seq.
-
-        Core statements, not ORM objects: this runs inside every state change.
-        """
+    def write_to(self, writes: DeferredWrites) -> int:
+        """Lock the chain head (after the writes before it), chain the pending events onto it and add their rows
+        to `writes`, to be sent with the commit; returns the last seq (0 when there was nothing to write)."""
         if not self.pending:
             return 0
-        connection = session.connection()
-        head = connection.execute(_LOCK_HEAD).first()
-        seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+        head = writes.send(then_read=_LOCK_HEAD)
+        seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
         rows, payloads = [], []
         for event in self.pending:
             seq += 1
@@ -210,13 +209,13 @@ class AuditLog:
                          "role": event.role, "type": event.type, "element_id": event.element_id,
                          "details": details, "prev_hash": prev, "hash": digest})
             prev = digest
-        connection.execute(_INSERT_EVENTS, rows)
+        writes.add(_INSERT_EVENTS, rows)
         if payloads:
-            connection.execute(_INSERT_PAYLOADS, payloads)
+            writes.add(_INSERT_PAYLOADS, payloads)
         if head is None:
-            connection.execute(insert(_HEAD).values(id=1, seq=seq, hash=prev))
+            writes.add(_INSERT_HEAD, {"id": 1, "seq": seq, "hash": prev})
         else:
-            connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+            writes.add(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev}, expect_rows=1)
         self.pending.clear()
         return seq
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import Executable
 
 from .audit import AuditLog
+from .deferred_writes import DeferredWrites, attach, writes_of
 from .errors import ConcurrentChangeError
 
 
@@ -18,6 +22,7 @@ class UnitOfWork:
 
     session: Session
     audit: AuditLog
+    writes: DeferredWrites
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -26,6 +31,7 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self.audit = AuditLog()
+        self.writes = writes_of(self.session)
         self.committed = False
         return self
 
@@ -33,13 +39,27 @@ class UnitOfWork:
                  tb: TracebackType | None) -> None:
         # close() rolls back anything uncommitted without expiring what was read, so views built from
         # loaded rows stay usable after the unit of work ends.
+        self.writes.discard()
         self.session.close()
 
+    def write(self, statement: Executable, params: dict[str, Any] | Sequence[dict[str, Any]], *,
+              expect_rows: int | None = None, conflict: str | None = None) -> None:
+        """Add a Core write, sent with the others before the next query or at commit (engine/deferred_writes.py).
+
+        `expect_rows`: the row count it must change, or the commit fails with ConcurrentChangeError (`conflict`).
+        """
+        self.writes.add(statement, params, expect_rows=expect_rows, conflict=conflict)
+
     def commit(self) -> None:
-        """Flush state, chain the audit events onto the head, and commit in one transaction."""
+        """Flush state, chain the audit events onto the head, and commit in one transaction.
+
+        Deferred writes, the ORM flush, the head lock and the audit rows go in that order; on PostgreSQL the
+        writes and the head lock share one pipeline and the audit rows another.
+        """
         try:
             self.session.flush()
-            self.audit.flush(self.session)
+            self.audit.write_to(self.writes)
+            self.writes.send()
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()
@@ -54,6 +74,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         """Discard everything done in this unit of work."""
+        self.writes.discard()
         self.session.rollback()
         self.audit.pending.clear()
 
@@ -65,4 +86,6 @@ def _is_lock_conflict(exc: Exception) -> bool:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (views are built after commit)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    attach(factory)
+    return factory

@@ -18,7 +18,7 @@ from ..access import OWNER_ROLES
 from ..audit import AuditEventType
 from ..bootstrap import PinnedVersion, WorkflowEngine
 from ..effects import Effect
-from ..errors import ConcurrentChangeError, ScriptTaskError
+from ..errors import ScriptTaskError
 from ..model import OUTCOME_FIELDS, Actor, TaskView
 from ..runtime import Step
 from ..tables import InstanceRecord, TaskCandidateRecord, TaskRecord
@@ -87,13 +87,13 @@ def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRec
     open_rows = [row for task_id, row in rows.items() if task_id in ready]
     new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
     if new_rows:
-        # Core inserts (one statement per table): the rows are returned detached, for views only.
-        uow.session.connection().execute(_INSERT_TASKS, [_columns(row) for row in new_rows])
+        # Core inserts, deferred (engine/deferred_writes.py): the rows are returned detached, for views only.
+        uow.write(_INSERT_TASKS, [_columns(row) for row in new_rows])
         candidates = [{"task_id": row.id, "kind": kind, "value": value} for row in new_rows
                       for kind, values in (("group", row.candidate_groups), ("user", row.candidate_users))
                       for value in values]
         if candidates:
-            uow.session.connection().execute(_INSERT_CANDIDATES, candidates)
+            uow.write(_INSERT_CANDIDATES, candidates)
     for row in new_rows:
         open_rows.append(row)
         uow.audit.append(AuditEventType.task_ready, record.id, "system", role="system",
@@ -111,7 +111,7 @@ _SAVE_STATEMENTS: dict[tuple[str, ...], Any] = {}  # one UPDATE per set of chang
 _CLOSE_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.status == "open").values(
     status=bindparam("b_status"), closed_at=bindparam("b_closed_at"), completed_by=bindparam("b_completed_by"))
 _OPEN_ROWS = select(TaskRecord).where(TaskRecord.instance_id == bindparam("instance_id"), TaskRecord.status == "open")
-_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id.in_(bindparam("task_ids", expanding=True)))
+_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("b_id"))
 _INSERT_TASKS = insert(_TASKS)
 _INSERT_CANDIDATES = insert(_CANDIDATES)
 
@@ -119,8 +119,9 @@ _INSERT_CANDIDATES = insert(_CANDIDATES)
 def write_instance(uow: UnitOfWork, record: InstanceRecord, changes: dict[str, Any]) -> None:
     """UPDATE the instance row with `changes` if nobody changed it since it was read (its lock_version).
 
-    A Core statement rather than an ORM flush (this runs in every step); the loaded record is updated to
-    match, without pending changes. Raises ConcurrentChangeError when another transaction got there first.
+    A deferred Core write rather than an ORM flush (this runs in every step); the loaded record is updated to
+    match, without pending changes. The commit raises ConcurrentChangeError when another transaction got there
+    first.
     """
     version = record.lock_version
     values = {**changes, "lock_version": version + 1}
@@ -128,10 +129,8 @@ def write_instance(uow: UnitOfWork, record: InstanceRecord, changes: dict[str, A
     statement = _SAVE_STATEMENTS.get(columns)
     if statement is None:
         statement = _SAVE_STATEMENTS[columns] = _SAVE_INSTANCE.values({key: bindparam(f"v_{key}") for key in values})
-    matched = uow.session.connection().execute(
-        statement, {"b_id": record.id, "b_version": version, **{f"v_{k}": v for k, v in values.items()}}).rowcount
-    if matched != 1:
-        raise ConcurrentChangeError("someone else changed this instance at the same time; reload and retry")
+    uow.write(statement, {"b_id": record.id, "b_version": version, **{f"v_{k}": v for k, v in values.items()}},
+              expect_rows=1, conflict="someone else changed this instance at the same time; reload and retry")
     for key, value in values.items():
         set_committed_value(record, key, value)
 
@@ -144,10 +143,9 @@ def _close_tasks(uow: UnitOfWork, workflow: BpmnWorkflow, rows: list[TaskRecord]
         completed_by = _completed_by(workflow, row.id)
         params.append({"b_id": row.id, "b_status": "completed" if completed_by else "cancelled", "b_closed_at": now,
                        "b_completed_by": completed_by})
-    connection = uow.session.connection()
-    if connection.execute(_CLOSE_TASK, params[0] if len(params) == 1 else params).rowcount != len(rows):
-        raise ConcurrentChangeError("a task of this instance was closed at the same time; reload and retry")
-    connection.execute(_DROP_CANDIDATES, {"task_ids": [row.id for row in rows]})
+    uow.write(_CLOSE_TASK, params[0] if len(params) == 1 else params, expect_rows=len(rows),
+              conflict="a task of this instance was closed at the same time; reload and retry")
+    uow.write(_DROP_CANDIDATES, [{"b_id": row.id} for row in rows])
     for row, values in zip(rows, params, strict=True):
         for key in ("status", "closed_at", "completed_by"):
             set_committed_value(row, key, values[f"b_{key}"])

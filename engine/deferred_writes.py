@@ -1,0 +1,177 @@
+"""Writes a unit of work holds back until they are needed, so PostgreSQL receives them in one pipeline.
+
+A task completion updates the instance, closes and opens task rows and appends audit events: about ten
+statements. Sent one at a time, each waits a network round trip and its driver overhead. Deferred, they go to
+PostgreSQL in a psycopg pipeline, together with the audit head lock that must be read before the events can be
+chained, and the unit of work waits once for all of them. SQLite, in-process, runs them one at a time.
+
+Pending writes are sent, in the order they were added, before anything else the session executes (a query,
+an ORM flush), so code that reads after writing sees its writes. A write may expect a row count (an optimistic
+version check): a different count raises ConcurrentChangeError, before the transaction commits.
+
+Imports SQLAlchemy only; psycopg is reached through the connection SQLAlchemy holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable, Select
+
+from .errors import ConcurrentChangeError
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One statement with one parameter set, or many (executemany); `expect_rows` checks the count it changed."""
+
+    statement: Executable
+    params: Params | Sequence[Params]
+    expect_rows: int | None = None
+    conflict: str = "a concurrent change won; reload and retry"
+
+    @property
+    def many(self) -> bool:
+        return not isinstance(self.params, dict)
+
+
+class DeferredWrites:
+    """The writes of one session that have not been sent yet."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending: list[Write] = []
+
+    def add(self, statement: Executable, params: Params | Sequence[Params], *, expect_rows: int | None = None,
+            conflict: str | None = None) -> None:
+        """Hold back one write until the session next executes anything (or `send` is called)."""
+        self.pending.append(Write(statement, params, expect_rows, *(() if conflict is None else (conflict,))))
+
+    def send(self, then_read: Select[Any] | None = None) -> Any:
+        """Send the pending writes in order, then `then_read` (its first row is returned, or None).
+
+        PostgreSQL: one pipeline, one wait. Raises ConcurrentChangeError when a write's row count differs
+        from what it expected; database errors come as SQLAlchemy's DBAPIError subclasses, as from execute.
+        """
+        writes, self.pending = self.pending, []
+        if not writes and then_read is None:
+            return None
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+            return _send_pipelined(connection, writes, then_read)
+        return _send_one_by_one(connection, writes, then_read)
+
+    def discard(self) -> None:
+        """Forget the pending writes (the unit of work rolls back)."""
+        self.pending.clear()
+
+
+def attach(factory: sessionmaker[Session]) -> None:
+    """Give every session of `factory` its DeferredWrites (`session.info["writes"]`), sent before it executes."""
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _send_before_query(state: Any) -> None:
+        writes_of(state.session).send()
+
+    @event.listens_for(factory, "before_flush")
+    def _send_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+        writes_of(session).send()
+
+
+def writes_of(session: Session) -> DeferredWrites:
+    """The session's deferred writes (created on first use)."""
+    writes = session.info.get("writes")
+    if writes is None:
+        writes = session.info["writes"] = DeferredWrites(session)
+    return writes
+
+
+def _check(write: Write, rowcount: int) -> None:
+    if write.expect_rows is not None and rowcount != write.expect_rows:
+        raise ConcurrentChangeError(write.conflict)
+
+
+def _send_one_by_one(connection: Connection, writes: list[Write], then_read: Select[Any] | None) -> Any:
+    for write in writes:
+        _check(write, connection.execute(write.statement, write.params).rowcount)
+    return connection.execute(then_read).first() if then_read is not None else None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement as psycopg takes it: SQL text, literal defaults, and SQLAlchemy's value conversions."""
+
+    sql: str
+    defaults: Params
+    processors: dict[str, Callable[[Any], Any]]
+    result_processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def bind(self, params: Params) -> Params:
+        values = {**self.defaults, **params}
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        return values
+
+
+_COMPILED: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Compiled]] = {}
+
+
+def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Compiled:
+    """Compile once per statement and set of parameter names (an INSERT's columns follow its parameters)."""
+    cache_key = (id(statement), keys)
+    found = _COMPILED.get(cache_key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    processors = {name: process for name, bind in compiled.binds.items()
+                  if (process := bind.type.bind_processor(dialect)) is not None}
+    defaults = {name: bind.value for name, bind in compiled.binds.items()
+                if bind.value is not None and not bind.callable}
+    columns = statement.selected_columns if isinstance(statement, Select) else ()
+    result_processors = tuple(column.type.result_processor(dialect, None) for column in columns)
+    result = _Compiled(compiled.string, defaults, processors, result_processors)
+    _COMPILED[cache_key] = (statement, result)  # holds the statement, so its id is never reused
+    return result
+
+
+def _send_pipelined(connection: Connection, writes: list[Write], then_read: Select[Any] | None) -> Any:
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    sent: list[tuple[Write, Any]] = []
+    sql, params = "", {}
+    try:
+        with driver.pipeline():
+            for write in writes:
+                rows = write.params if write.many else (write.params,)
+                if not rows:
+                    continue
+                compiled = _compiled(write.statement, tuple(rows[0]), dialect)
+                sql, params = compiled.sql, rows
+                cursor = driver.cursor()
+                if write.many:
+                    cursor.executemany(compiled.sql, [compiled.bind(row) for row in rows])
+                else:
+                    cursor.execute(compiled.sql, compiled.bind(rows[0]))
+                sent.append((write, cursor))
+            row = None
+            if then_read is not None:
+                compiled = _compiled(then_read, (), dialect)
+                sql, params = compiled.sql, {}
+                cursor = driver.cursor()
+                cursor.execute(compiled.sql, compiled.bind({}))
+                fetched = cursor.fetchone()  # the pipeline's one wait
+                if fetched is not None:
+                    row = tuple(process(value) if process else value
+                                for process, value in zip(compiled.result_processors, fetched, strict=True))
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+    for write, cursor in sent:
+        _check(write, cursor.rowcount)
+    return row
