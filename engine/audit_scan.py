@@ -3,7 +3,8 @@
 Standard library only (psycopg is imported lazily), so a worker process starts quickly. The hash definition
 lives in `engine.audit.event_hash`; `text_hash` is the same function with the timestamp already written out.
 Rows are plain tuples `(seq, at_iso, instance_id, actor, role, type, element_id, details, prev_hash, hash)`
-where `at_iso` is the ISO-8601 text with microseconds and offset that the hash covers.
+where `at_iso` is the ISO-8601 text with microseconds and offset that the hash covers, and the two hashes are
+either hex text (ORM records) or the 32 bytes the database stores (raw rows; the hash covers their hex text).
 """
 
 from __future__ import annotations
@@ -31,13 +32,24 @@ _PARAM = {"sqlite": "?", "postgresql": "%s"}
 def text_hash(seq: int, at_iso: str, instance_id: int | None, actor: str, role: str | None, type_: str,
               element_id: str | None, details: str, prev_hash: str) -> str:
     """`event_hash` with `at` already as ISO-8601 text (see its docstring for the definition)."""
+    return text_digest(seq, at_iso, instance_id, actor, role, type_, element_id, details, prev_hash).hexdigest()
+
+
+def text_digest(seq: int, at_iso: str, instance_id: int | None, actor: str, role: str | None, type_: str,
+                element_id: str | None, details: str, prev_hash: str) -> Any:
+    """The hash object of `text_hash`: `.digest()` compares with stored bytes without writing hex."""
     s = str(seq)
     i = "" if instance_id is None else str(instance_id)
     r = role or ""
     e = element_id or ""
     return _sha256(f"{len(s)}\x1f{s}\x1e{len(at_iso)}\x1f{at_iso}\x1e{len(i)}\x1f{i}\x1e{len(actor)}\x1f{actor}\x1e"
                    f"{len(r)}\x1f{r}\x1e{len(type_)}\x1f{type_}\x1e{len(e)}\x1f{e}\x1e"
-                   f"{len(details)}\x1f{details}\x1e{len(prev_hash)}\x1f{prev_hash}".encode()).hexdigest()
+                   f"{len(details)}\x1f{details}\x1e{len(prev_hash)}\x1f{prev_hash}".encode())
+
+
+def hex_text(value: Any) -> Any:
+    """A stored hash as the hex text the chain covers (bytes are written out; text and NULL pass unchanged)."""
+    return value.hex() if isinstance(value, bytes | memoryview) else value
 
 
 def iso_text(value: Any) -> str | None:
@@ -70,38 +82,46 @@ def scan_rows(rows: Iterable[Sequence[Any]], sqlite_text: bool = False,
     The first row's own seq and prev_hash are returned, not checked: they link to the run before (`combine`).
     `sqlite_text`: `at` is SQLite's stored text, turned into the hashed form by slicing (the common case).
     `normalise` rewrites an unusually stored timestamp before a mismatch is declared (never on the fast path).
+    Hashes stored as bytes are compared as bytes; only `prev_hash` is written out as hex, for the hashed text.
     """
     count, first_seq, first_prev = 0, None, None
     expected_seq: int | None = None
-    expected_prev = ""
+    expected_prev: Any = ""
     for seq, at, instance_id, actor, role, type_, element_id, details, prev, digest in rows:
         count += 1
         if expected_seq is None:
-            first_seq, first_prev = seq, prev
+            first_seq, first_prev = seq, hex_text(prev)
         elif seq != expected_seq:
             return RunResult(count, first_seq, first_prev, bad=min(seq, expected_seq),
                              reason=f"sequence gap: expected {expected_seq}")
-        elif prev != expected_prev:
+        elif prev != expected_prev and hex_text(prev) != hex_text(expected_prev):
             return RunResult(count, first_seq, first_prev, bad=seq,
                              reason="prev_hash does not match the previous event")
         try:
             iso = f"{at[:10]}T{at[11:]}+00:00" if sqlite_text else at
-            ok = text_hash(seq, iso, instance_id, actor, role, type_, element_id, details, prev) == digest
-        except TypeError:  # a NULL where text belongs: a tampered row
+            if digest.__class__ is bytes:
+                ok = text_digest(seq, iso, instance_id, actor, role, type_, element_id, details,
+                                 prev.hex()).digest() == digest
+            else:
+                ok = text_hash(seq, iso, instance_id, actor, role, type_, element_id, details, prev) == digest
+        except (TypeError, AttributeError):  # a NULL where text belongs, or text where bytes belong: tampered
             ok = False
         if not ok and not _matches_after_normalising(normalise, seq, at, instance_id, actor, role, type_,
                                                      element_id, details, prev, digest):
             return RunResult(count, first_seq, first_prev, bad=seq, reason="content does not match its hash")
         expected_seq, expected_prev = seq + 1, digest
-    return RunResult(count, first_seq, first_prev, (expected_seq or 1) - 1, expected_prev or GENESIS_HASH)
+    return RunResult(count, first_seq, first_prev, (expected_seq or 1) - 1, hex_text(expected_prev) or GENESIS_HASH)
 
 
 def _matches_after_normalising(normalise: Callable[[Any], str | None], seq: int, at: Any, *rest: Any) -> bool:
+    """The slow path: the timestamp in its hashed form and both hashes as hex text (however they were stored)."""
     iso = normalise(at)
-    if iso is None or iso == at:
+    *fields, prev, digest = rest
+    prev, digest = hex_text(prev), hex_text(digest)
+    if iso is None or (iso == at and (prev, digest) == rest[-2:]):
         return False
     try:
-        return text_hash(seq, iso, *rest[:-1]) == rest[-1]
+        return text_hash(seq, iso, *fields, prev) == digest
     except TypeError:
         return False
 

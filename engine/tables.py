@@ -192,7 +192,10 @@ class TaskCandidateRecord(Base):
 
 
 class AuditRecord(Base):
-    """Append-only audit event; `hash` = SHA-256 over the event and `prev_hash` (one chain for the database)."""
+    """Append-only audit event; `hash` = SHA-256 over the event and `prev_hash` (one chain for the database).
+
+    Both hashes are hex text in Python (what the hash covers) and their 32 bytes on disk (HexBytes, 0010).
+    """
 
     __tablename__ = "audit_events"
     # On instance_id alone: PostgreSQL stores an instance's events as one deduplicated entry (a third of the size
@@ -209,8 +212,8 @@ class AuditRecord(Base):
     type: Mapped[str] = mapped_column(String(60))
     element_id: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(HexBytes)
+    hash: Mapped[str] = mapped_column(HexBytes)
 
 
 class AuditHeadRecord(Base):
@@ -376,16 +379,18 @@ class StagedDeploymentRecord(Base):
 class AuditPayloadRecord(Base):
     """The erasable part of an audit event (case data, emails, free text), outside the hash chain.
 
-    The event's `details` hold `"$payload": digest` with digest = SHA-256(salt + body); the chain hashes the
-    digest, so deleting this row (retention, erasure) leaves the chain verifiable and the digest unlinkable.
+    The event (`seq`) holds `"$payload": digest` in its `details` with digest = SHA-256(salt + body); the chain
+    hashes the digest, so deleting this row (retention, erasure) leaves the chain verifiable and the digest
+    unlinkable. The digest itself is not stored here: readers recompute it, so a body that was altered no longer
+    matches its event and is not shown.
     """
 
     __tablename__ = "audit_payloads"
 
-    # digest and salt are hex in Python, bytes on disk (HexBytes); seq is read, never searched: no index.
-    digest: Mapped[str] = mapped_column(HexBytes, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # salt is hex in Python, bytes on disk (HexBytes). instance_id is written but not indexed: an instance's
+    # payloads are found through its events (ix_audit_events_instance), one per event at most.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
     salt: Mapped[str] = mapped_column(HexBytes)
     body: Mapped[str] = mapped_column(Text)
 

@@ -81,7 +81,7 @@ def test_forged_input_with_a_rebuilt_chain_is_caught_at_the_first_divergent_step
         digest = event_hash(row.seq, row.at, row.instance_id, row.actor, row.role, row.type, row.element_id,
                             details, prev)
         updates.append(("UPDATE audit_events SET details = :d, prev_hash = :p, hash = :h WHERE seq = :s",
-                        {"d": details, "p": prev, "h": digest, "s": row.seq}))
+                        {"d": details, "p": bytes.fromhex(prev), "h": bytes.fromhex(digest), "s": row.seq}))
         prev = digest
     updates.append(("UPDATE audit_head SET hash = :h", {"h": prev}))
     _rewrite(mini, updates)
