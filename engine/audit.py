@@ -101,12 +101,17 @@ def payload_digest(salt: str, body: str) -> str:
 
 
 def split_details(details: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """Move PERSONAL_KEYS values out of `details`: (details to store, payload row fields or None)."""
-    personal = {k: v for k, v in details.items() if k in PERSONAL_KEYS and v not in (None, "", {}, [])}
+    """Move PERSONAL_KEYS values out of `details`: (details to store, payload row fields or None).
+
+    Null values are left out: an absent key reads the same (readers use `.get`), and the hashed text is shorter.
+    Events stored earlier with nulls keep verifying, since the chain covers their stored text.
+    """
+    kept = {k: v for k, v in details.items() if v is not None}
+    personal = {k: v for k, v in kept.items() if k in PERSONAL_KEYS and v not in ("", {}, [])}
     if not personal:
-        return details, None
+        return kept, None
     salt, body = secrets.token_hex(16), canonical_json(personal)
-    kept = {k: v for k, v in details.items() if k not in personal}
+    kept = {k: v for k, v in kept.items() if k not in personal}
     return {**kept, PAYLOAD_KEY: payload_digest(salt, body)}, {"salt": salt, "body": body}
 
 

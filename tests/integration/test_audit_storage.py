@@ -1,4 +1,4 @@
-"""Compact audit storage (migration 0010): hashes as 32 bytes, payloads keyed by seq."""
+"""Compact audit storage (migration 0010): hashes as 32 bytes, payloads keyed by seq, no null details."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from alembic import command
-from builders import AUDITOR, ORGANISER, event_request
+from builders import AUDITOR, EVENTS_OFFICE, ORGANISER, event_request
 from sqlalchemy import select, text
 from test_audit_chain import _run_two_requests, _tamper
 
@@ -38,6 +38,21 @@ def test_a_hash_overwritten_with_text_is_reported_not_a_crash(deployed):
     for parallel in (False, True):
         result = services.verify_audit(deployed, parallel=parallel)
         assert (result.ok, result.first_bad) == (False, 5)
+
+
+def test_new_events_store_no_null_details_and_read_the_same(deployed):
+    view = services.start_instance(deployed, "event_approval", event_request(), ORGANISER)
+    with deployed.new_uow(readonly=True) as uow:
+        stored = [json.loads(r.stored_details if hasattr(r, "stored_details") else r.details) for r in
+                  uow.session.execute(select(AuditRecord).where(AuditRecord.instance_id == view.id)).scalars()]
+    ready = [d for d in stored if "task_id" in d and "candidate_groups" in d]
+    assert ready and all(None not in d.values() for d in stored)
+    assert all("assignee" not in d for d in ready)  # unassigned: the key is left out, not written as null
+    history = services.instance_history(deployed, view.id, AUDITOR)
+    assert all(e.details.get("assignee") is None for e in history)
+    [task] = [t for t in services.list_tasks(deployed, EVENTS_OFFICE) if t.instance_id == view.id]
+    services.complete_task(deployed, task.id, {"decision": "approved"}, EVENTS_OFFICE)
+    assert services.replay_instance(deployed, view.id, AUDITOR).ok
 
 
 def test_a_payload_body_altered_in_the_database_is_never_shown_as_recorded(deployed):
