@@ -111,18 +111,31 @@ def _layout_context() -> dict[str, Any]:
     return {"actor": actor, "unseen_notifications": unseen}
 
 
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'; object-src 'none'"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_NO_STORE = ("Cache-Control", "no-store")
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                                "form-action 'self'; base-uri 'none'; object-src 'none'")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    """Add the security headers a view has not set itself (one pass over the headers, not a lookup per header:
+    this runs on every request)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    wanted = list(_SECURITY_HEADERS)
     if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+        wanted.append(_NO_STORE)
     if current_app.config.get("SESSION_COOKIE_SECURE"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        wanted.append(_HSTS)
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 
