@@ -18,6 +18,7 @@ from engine.config import Settings
 from . import admin, api, audit_views, display, errors, openapi, reports_views, training_views, views
 from .auth import optional_actor
 from .context import get_engine
+from .cookie_session import CookieSessionInterface
 from .sso import trusted_username
 
 csrf = CSRFProtect()
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, engine: WorkflowEngine | None =
     """Build the app; tests pass their own settings or engine."""
     settings = settings or (engine.settings if engine else Settings.from_env())
     app = Flask(__name__)
+    app.session_interface = CookieSessionInterface()
     app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(
         SECRET_KEY=settings.secret_key or _local_secret(),
