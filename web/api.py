@@ -33,13 +33,13 @@ def _query(schema: Schema) -> dict[str, Any]:
         raise MalformedQueryError(exc.messages) from exc
 
 
-def _page(items: list[Any], query: dict[str, Any], schema: Schema) -> tuple[Any, int, dict[str, str]]:
+def _page(items: list[Any], query: dict[str, Any], dump: schemas.Dump) -> tuple[Any, int, dict[str, str]]:
     """Dump one page; `items` holds up to limit+1 rows, the extra one only saying that a next page exists."""
     headers = {}
     if len(items) > query["limit"]:
         args = {**request.args.to_dict(), "offset": query["offset"] + query["limit"], "limit": query["limit"]}
         headers["Link"] = f'<{url_for(request.endpoint or "", _external=True, **args)}>; rel="next"'
-    return schema.dump(items[:query["limit"]]), 200, headers
+    return dump(items[:query["limit"]]), 200, headers
 
 
 def _idempotency_key() -> str | None:
@@ -67,7 +67,7 @@ def start_instance(key: str):  # type: ignore[no-untyped-def]
     body = _json_body()
     view = services.start_instance(get_engine(), key, body["data"], actor, body.get("business_key"),
                                    idempotency_key=_idempotency_key())
-    return schemas.instance_schema.dump(view), 201, {"Location": url_for("api.get_instance", instance_id=view.id)}
+    return schemas.dump_instance(view), 201, {"Location": url_for("api.get_instance", instance_id=view.id)}
 
 
 @bp.get("/instances")
@@ -76,13 +76,13 @@ def list_instances():  # type: ignore[no-untyped-def]
     query = _query(schemas.instance_query)
     views = services.list_instances(get_engine(), current_actor(), process=query["process"], status=query["status"],
                                     decision=query["decision"], limit=query["limit"] + 1, offset=query["offset"])
-    return _page(views, query, schemas.instance_list)
+    return _page(views, query, schemas.dump_instance_list)
 
 
 @bp.get("/instances/<int:instance_id>")
 def get_instance(instance_id: int):  # type: ignore[no-untyped-def]
     """One instance with its data, open tasks and outcome."""
-    return schemas.instance_schema.dump(services.get_instance(get_engine(), instance_id, current_actor()))
+    return schemas.dump_instance(services.get_instance(get_engine(), instance_id, current_actor()))
 
 
 @bp.get("/instances/<int:instance_id>/history")
@@ -102,25 +102,25 @@ def list_tasks():  # type: ignore[no-untyped-def]
     query = _query(schemas.task_query)
     views = services.list_tasks(get_engine(), current_actor(), query["scope"], process=query["process"],
                                 limit=query["limit"] + 1, offset=query["offset"])
-    return _page(views, query, schemas.task_list)
+    return _page(views, query, schemas.dump_task_list)
 
 
 @bp.get("/tasks/<task_id>")
 def get_task(task_id: str):  # type: ignore[no-untyped-def]
     """One task with its form and current data."""
-    return schemas.task_detail.dump(services.get_task(get_engine(), task_id, current_actor()))
+    return schemas.dump_task_detail(services.get_task(get_engine(), task_id, current_actor()))
 
 
 @bp.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str):  # type: ignore[no-untyped-def]
     """Assign the task to me."""
-    return schemas.task_schema.dump(services.claim_task(get_engine(), task_id, current_actor()))
+    return schemas.dump_task(services.claim_task(get_engine(), task_id, current_actor()))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim_task(task_id: str):  # type: ignore[no-untyped-def]
     """Release the task."""
-    return schemas.task_schema.dump(services.unclaim_task(get_engine(), task_id, current_actor()))
+    return schemas.dump_task(services.unclaim_task(get_engine(), task_id, current_actor()))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -129,7 +129,7 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
     actor = current_actor()
     body = _json_body()
     view = services.complete_task(get_engine(), task_id, body["data"], actor, idempotency_key=_idempotency_key())
-    return schemas.instance_schema.dump(view)
+    return schemas.dump_instance(view)
 
 
 @bp.get("/audit/verify")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, missing, validate
 
 
 class DataBodySchema(Schema):
@@ -146,3 +149,63 @@ instance_schema = InstanceSchema()
 instance_list = InstanceSummarySchema(many=True)
 history_schema = AuditEntrySchema(many=True)
 verify_schema = VerifySchema()
+
+
+Dump = Callable[[Any], Any]
+_PLAIN_FIELDS = (fields.String, fields.Integer, fields.Boolean, fields.DateTime, fields.Dict)
+
+
+def compile_dump(schema: Schema) -> Dump:
+    """`schema.dump` for the views the API returns, compiled once: each field's own formatting (`_serialize`,
+    the method marshmallow has custom fields override) without marshmallow's per-field lookups on every call.
+
+    Every API answer dumps a view: marshmallow spent ~29 us on an instance with one open task. Only plain
+    fields, lists and nesting are compiled; a schema with hooks or defaults is refused when compiling, and an
+    object that marshmallow would index rather than read attributes from (a dict) is left to `schema.dump`.
+    """
+    if schema._hooks or schema.only or schema.exclude:
+        raise TypeError(f"{type(schema).__name__}: hooks, only and exclude are not compiled")
+    steps = [(field.data_key if field.data_key is not None else name, _attribute(field, name), name,
+              _field_dump(field)) for name, field in schema.dump_fields.items()]
+
+    def dump_one(obj: Any) -> Any:
+        if obj is None or hasattr(obj, "__getitem__"):
+            return schema.dump(obj, many=False)
+        out = {}
+        for key, attribute, name, convert in steps:
+            value = getattr(obj, attribute, missing)
+            if value is not missing:  # marshmallow leaves out what the object lacks (no field has a default)
+                out[key] = convert(value, name, obj)
+        return out
+
+    if schema.many:
+        return lambda objs: schema.dump(objs) if objs is None else [dump_one(obj) for obj in objs]
+    return dump_one
+
+
+def _attribute(field: fields.Field, name: str) -> str:
+    attribute = field.attribute or name
+    if "." in attribute:
+        raise TypeError(f"{field!r}: dotted attributes are not compiled")
+    return attribute
+
+
+def _field_dump(field: fields.Field) -> Callable[[Any, str, Any], Any]:
+    if field.dump_default is not missing:
+        raise TypeError(f"{field!r}: dump defaults are not compiled")
+    if isinstance(field, fields.Nested) and not field.many:
+        nested = compile_dump(field.schema)
+        return lambda value, name, obj: None if value is None else nested(value)
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested | fields.List):
+        inner = _field_dump(field.inner)
+        return lambda value, name, obj: None if value is None else [inner(v, name, obj) for v in value]
+    if isinstance(field, _PLAIN_FIELDS) or (isinstance(field, fields.List) and isinstance(field.inner, _PLAIN_FIELDS)):
+        return field._serialize
+    raise TypeError(f"{field!r} is not compiled")
+
+
+dump_instance = compile_dump(instance_schema)
+dump_instance_list = compile_dump(instance_list)
+dump_task = compile_dump(task_schema)
+dump_task_detail = compile_dump(task_detail)
+dump_task_list = compile_dump(task_list)
