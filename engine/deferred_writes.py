@@ -14,7 +14,8 @@ Imports SQLAlchemy only; psycopg is reached through the connection SQLAlchemy ho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,25 +49,45 @@ class DeferredWrites:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.pending: list[Write] = []
+        self._pipeline: _Pipeline | None = None
 
     def add(self, statement: Executable, params: Params | Sequence[Params], *, expect_rows: int | None = None,
             conflict: str | None = None) -> None:
         """Hold back one write until the session next executes anything (or `send` is called)."""
         self.pending.append(Write(statement, params, expect_rows, *(() if conflict is None else (conflict,))))
 
-    def send(self, then_read: Select[Any] | None = None) -> Any:
+    def send(self, then_read: Select[Any] | None = None, *, commit: bool = False) -> Any:
         """Send the pending writes in order, then `then_read` (its first row is returned, or None).
 
         PostgreSQL: one pipeline, one wait. Raises ConcurrentChangeError when a write's row count differs
         from what it expected; database errors come as SQLAlchemy's DBAPIError subclasses, as from execute.
+        `commit`: the caller commits next. Inside `one_pipeline` the COMMIT then joins the pipeline, unless a
+        write in it has a row count to check (a check must come before the commit); the session's own commit
+        then finds nothing left to do.
         """
         writes, self.pending = self.pending, []
-        if not writes and then_read is None:
+        if not writes and then_read is None and not (commit and self._pipeline):
             return None
+        if self._pipeline is not None:
+            return self._pipeline.send(writes, then_read, commit=commit)
         connection = self.session.connection()
-        if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-            return _send_pipelined(connection, writes, then_read)
-        return _send_one_by_one(connection, writes, then_read)
+        if not _is_psycopg(connection):
+            return _send_one_by_one(connection, writes, then_read)
+        with _Pipeline(connection) as pipeline:
+            return pipeline.send(writes, then_read, commit=False)
+
+    @contextmanager
+    def one_pipeline(self) -> Iterator[None]:
+        """On PostgreSQL, everything sent inside goes through one pipeline, which ends with a single sync."""
+        connection = self.session.connection()
+        if self._pipeline is not None or not _is_psycopg(connection):
+            yield
+            return
+        with _Pipeline(connection) as self._pipeline:
+            try:
+                yield
+            finally:
+                self._pipeline = None
 
     def discard(self) -> None:
         """Forget the pending writes (the unit of work rolls back)."""
@@ -121,6 +142,7 @@ class _Compiled:
 
 
 _COMPILED: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Compiled]] = {}
+_COMPILED_LIMIT = 1000
 
 
 def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Compiled:
@@ -129,6 +151,8 @@ def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Co
     found = _COMPILED.get(cache_key)
     if found is not None and found[0] is statement:
         return found[1]
+    if len(_COMPILED) >= _COMPILED_LIMIT:  # callers build their statements once; this only bounds a misuse
+        _COMPILED.clear()
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
     processors = {name: process for name, bind in compiled.binds.items()
                   if (process := bind.type.bind_processor(dialect)) is not None}
@@ -141,37 +165,75 @@ def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Co
     return result
 
 
-def _send_pipelined(connection: Connection, writes: list[Write], then_read: Select[Any] | None) -> Any:
-    dialect = connection.dialect
-    driver = connection.connection.driver_connection
-    sent: list[tuple[Write, Any]] = []
-    sql, params = "", {}
-    try:
-        with driver.pipeline():
-            for write in writes:
-                rows = write.params if write.many else (write.params,)
-                if not rows:
-                    continue
-                compiled = _compiled(write.statement, tuple(rows[0]), dialect)
-                sql, params = compiled.sql, rows
-                cursor = driver.cursor()
-                if write.many:
-                    cursor.executemany(compiled.sql, [compiled.bind(row) for row in rows])
-                else:
-                    cursor.execute(compiled.sql, compiled.bind(rows[0]))
-                sent.append((write, cursor))
-            row = None
-            if then_read is not None:
-                compiled = _compiled(then_read, (), dialect)
-                sql, params = compiled.sql, {}
-                cursor = driver.cursor()
-                cursor.execute(compiled.sql, compiled.bind({}))
-                fetched = cursor.fetchone()  # the pipeline's one wait
-                if fetched is not None:
-                    row = tuple(process(value) if process else value
-                                for process, value in zip(compiled.result_processors, fetched, strict=True))
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-    for write, cursor in sent:
-        _check(write, cursor.rowcount)
-    return row
+def _is_psycopg(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+
+class _Pipeline:
+    """A psycopg pipeline on the session's connection; driver errors leave it as SQLAlchemy's exceptions."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.dialect = connection.dialect
+        self.driver = connection.connection.driver_connection
+        self.last_sql: str = ""
+
+    def __enter__(self) -> _Pipeline:
+        self._context = self.driver.pipeline()
+        self._psycopg_pipeline = self._context.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            self._context.__exit__(exc_type, exc, tb)  # the final sync: waits for what is left
+        except self.dialect.loaded_dbapi.Error as error:
+            raise self._translated(error) from error
+
+    def _translated(self, error: Exception) -> DBAPIError:
+        return DBAPIError.instance(self.last_sql, {}, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect)
+
+    def send(self, writes: list[Write], then_read: Select[Any] | None, *, commit: bool) -> Any:
+        try:
+            return self._send(writes, then_read, commit)
+        except self.dialect.loaded_dbapi.Error as error:
+            raise self._translated(error) from error
+
+    def _send(self, writes: list[Write], then_read: Select[Any] | None, commit: bool) -> Any:
+        sent = [(write, self._execute(write)) for write in writes]
+        row = None
+        if then_read is not None:
+            compiled = _compiled(then_read, (), self.dialect)
+            fetched = self._execute_sql(compiled.sql, compiled.bind({})).fetchone()  # waits for all before it
+            if fetched is not None:
+                row = tuple(process(value) if process else value
+                            for process, value in zip(compiled.result_processors, fetched, strict=True))
+        elif any(write.expect_rows is not None for write in writes):
+            self._psycopg_pipeline.sync()
+        for write, cursor in sent:
+            _check(write, cursor.rowcount)
+        if commit:
+            # Sent as a statement, so it travels with the final sync; psycopg follows the server's transaction
+            # status, so the session's commit afterwards has nothing to do.
+            self._execute_sql("COMMIT", None)
+        return row
+
+    def _execute(self, write: Write) -> Any:
+        rows = write.params if write.many else (write.params,)
+        if not rows:
+            return _NoRows
+        compiled = _compiled(write.statement, tuple(rows[0]), self.dialect)
+        if write.many:
+            cursor = self.driver.cursor()
+            self.last_sql = compiled.sql
+            cursor.executemany(compiled.sql, [compiled.bind(row) for row in rows])
+            return cursor
+        return self._execute_sql(compiled.sql, compiled.bind(rows[0]))
+
+    def _execute_sql(self, sql: str, params: Params | None) -> Any:
+        self.last_sql = sql
+        cursor = self.driver.cursor()
+        cursor.execute(sql, params)
+        return cursor
+
+
+class _NoRows:
+    rowcount = 0

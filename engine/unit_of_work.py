@@ -54,12 +54,14 @@ class UnitOfWork:
         """Flush state, chain the audit events onto the head, and commit in one transaction.
 
         Deferred writes, the ORM flush, the head lock and the audit rows go in that order; on PostgreSQL the
-        writes and the head lock share one pipeline and the audit rows another.
+        writes, the head lock, the audit rows and the COMMIT share one pipeline, which waits twice: for the
+        head, and at the end.
         """
         try:
             self.session.flush()
-            self.audit.write_to(self.writes)
-            self.writes.send()
+            with self.writes.one_pipeline():
+                self.audit.write_to(self.writes)
+                self.writes.send(commit=True)
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()
