@@ -1,11 +1,12 @@
 """Audit chain: event types, hashing, append under the chain-head lock, erasable payloads, and verification.
 
 Erasable payloads: the values of PERSONAL_KEYS (case data, emails, free text) are not written into an event's
-`details`; they go to `audit_payloads` as one body per event, and `details` carry `"$payload": digest` with
-digest = SHA-256(salt + body) (salt: 32 random hex characters kept beside the body). The chain hashes
-`details`, hence the digest: retention deletes the payload row and the chain still verifies, while the deleted
-data can no longer be confirmed by guessing (the salt is gone too). ORM-loaded AuditRecords come back with the
-payload merged into `details` (or `"redacted": true` once erased) and the stored text in `stored_details`.
+`details`; they go to `audit_payloads` as one body per event (keyed by the event's seq), and `details` carry
+`"$payload": digest` with digest = SHA-256(salt + body) (salt: 32 random hex characters kept beside the body;
+the digest is not stored with the body, readers recompute it). The chain hashes `details`, hence the digest:
+retention deletes the payload row and the chain still verifies, while the deleted data can no longer be
+confirmed by guessing (the salt is gone too). ORM-loaded AuditRecords come back with the payload merged into
+`details` (or `"redacted": true` once erased) and the stored text in `stored_details`.
 
 Imports SQLAlchemy and the tables; never SpiffWorkflow.
 """
@@ -94,19 +95,31 @@ def record_hash(record: Any) -> str:
                       record.element_id, getattr(record, "stored_details", None) or record.details, record.prev_hash)
 
 
+def payload_digest(salt: str, body: str) -> str:
+    """The digest an event's details carry for its payload: SHA-256 of the salt (hex) and the body."""
+    return hashlib.sha256((salt + body).encode("utf-8")).hexdigest()
+
+
 def split_details(details: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """Move PERSONAL_KEYS values out of `details`: (details to store, payload row fields or None)."""
-    personal = {k: v for k, v in details.items() if k in PERSONAL_KEYS and v not in (None, "", {}, [])}
+    """Move PERSONAL_KEYS values out of `details`: (details to store, payload row fields or None).
+
+    Null values are left out: an absent key reads the same (readers use `.get`), and the hashed text is shorter.
+    Events stored earlier with nulls keep verifying, since the chain covers their stored text.
+    """
+    kept = {k: v for k, v in details.items() if v is not None}
+    personal = {k: v for k, v in kept.items() if k in PERSONAL_KEYS and v not in ("", {}, [])}
     if not personal:
-        return details, None
+        return kept, None
     salt, body = secrets.token_hex(16), canonical_json(personal)
-    digest = hashlib.sha256((salt + body).encode("utf-8")).hexdigest()
-    kept = {k: v for k, v in details.items() if k not in personal}
-    return {**kept, PAYLOAD_KEY: digest}, {"digest": digest, "salt": salt, "body": body}
+    kept = {k: v for k, v in kept.items() if k not in personal}
+    return {**kept, PAYLOAD_KEY: payload_digest(salt, body)}, {"salt": salt, "body": body}
 
 
 def merge_payload(stored: str, bodies: dict[str, str]) -> str:
-    """The stored details text with its payload merged back (or `"redacted": true` when it was erased)."""
+    """The stored details text with its payload merged back (or `"redacted": true` when it was erased).
+
+    `bodies` are keyed by the digest they hash to (`instance_payloads`), so an altered body is never merged.
+    """
     details = json.loads(stored)
     digest = details.get(PAYLOAD_KEY)
     if digest is None:
@@ -117,17 +130,22 @@ def merge_payload(stored: str, bodies: dict[str, str]) -> str:
     return canonical_json({**details, "redacted": True})
 
 
+def _instance_seqs(instance_id: int) -> Any:
+    # audit_payloads has no instance index: an instance's payloads are found by its events' seqs.
+    return select(_EVENTS.c.seq).where(_EVENTS.c.instance_id == instance_id)
+
+
 def delete_payloads(session: Session, instance_id: int) -> int:
     """Erase every audit payload of an instance (retention); the chain keeps the digests. Returns rows deleted."""
-    table = AuditPayloadRecord.__table__
-    return session.execute(delete(table).where(table.c.instance_id == instance_id)).rowcount or 0
+    return session.execute(delete(_PAYLOADS).where(_PAYLOADS.c.seq.in_(_instance_seqs(instance_id)))).rowcount or 0
 
 
 def instance_payloads(session: Session, instance_id: int) -> dict[str, str]:
-    """Every payload body of an instance by digest, in one query; also kept for the session's later loads."""
-    table = AuditPayloadRecord.__table__
-    bodies = dict(session.execute(select(table.c.digest, table.c.body)
-                                  .where(table.c.instance_id == instance_id)).tuples().all())
+    """Every payload body of an instance by the digest it hashes to, in one query; also kept for the session's
+    later loads. A body altered since it was written hashes to a digest no event names, so it is never shown."""
+    rows = session.execute(select(_PAYLOADS.c.salt, _PAYLOADS.c.body)
+                           .where(_PAYLOADS.c.seq.in_(_instance_seqs(instance_id)))).tuples()
+    bodies = {payload_digest(salt, body): body for salt, body in rows}
     session.info.setdefault("audit_payloads", {}).update(bodies)
     return bodies
 
@@ -136,19 +154,20 @@ def instance_payloads(session: Session, instance_id: int) -> dict[str, str]:
 def _merge_payload_on_load(record: AuditRecord, context: Any) -> None:
     """Readers (history, replay, export) see the merged details; hashing uses `stored_details`.
 
-    Bodies preloaded with `instance_payloads` are used without a query; others are fetched one by one.
+    Bodies preloaded with `instance_payloads` are used without a query; others are fetched one by one (by the
+    event's seq) and merged only if they still hash to the digest the event names.
     """
     if f'"{PAYLOAD_KEY}"' not in record.details:
         return
     from sqlalchemy.orm.attributes import set_committed_value
 
     digest = json.loads(record.details).get(PAYLOAD_KEY)
-    preloaded = context.session.info.get("audit_payloads", {})
-    if digest in preloaded:
-        body = preloaded[digest]
-    else:
-        table = AuditPayloadRecord.__table__
-        body = context.session.execute(select(table.c.body).where(table.c.digest == digest)).scalar_one_or_none()
+    body = context.session.info.get("audit_payloads", {}).get(digest)
+    if body is None:
+        row = context.session.execute(select(_PAYLOADS.c.salt, _PAYLOADS.c.body)
+                                      .where(_PAYLOADS.c.seq == record.seq)).first()
+        if row is not None and payload_digest(row.salt, row.body) == digest:
+            body = row.body
     record.stored_details = record.details  # type: ignore[attr-defined]
     set_committed_value(record, "details", merge_payload(record.details, {digest: body} if body else {}))
 
