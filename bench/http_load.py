@@ -2,7 +2,8 @@
 (2 workers, the production settings of web/server.py) on PostgreSQL, through the real JSON API.
 
     .venv/bin/python bench/http_load.py [--clients 16] [--seconds 20] [--rate 130] [--postgres URL]
-        [--worker-class gthread --threads 4 --keepalive 5 --reuse-port]   (to compare gunicorn settings)
+        [--worker-class gthread --threads 4 --keepalive 5 --reuse-port]   (to compare gunicorn settings;
+        --worker-class sync is gunicorn's own sync worker, which lingers after each answer until the client closes)
 
 The clients are coroutines in one asyncio loop, each with one HTTP/1.1 connection (kept alive when the
 server allows; sync workers close it after every answer), so the load generator needs little CPU (the
@@ -305,6 +306,7 @@ def main() -> None:
     parser.add_argument("--reuse-port", action=argparse.BooleanOptionalAction,
                         default=PRODUCTION_OPTIONS.get("reuse_port", False))
     args = parser.parse_args()
+    sync = args.worker_class in ("sync", "web.server.PromptCloseSyncWorker")  # the latter is web.server's
     options = {"worker_class": args.worker_class, "threads": args.threads, "keepalive": args.keepalive,
                "reuse_port": args.reuse_port}
     with tempfile.TemporaryDirectory() as tmp, postgres_database(args.postgres) as url:
@@ -317,7 +319,7 @@ def main() -> None:
         engine.db.dispose()
         with gunicorn_server(url, processes, forms, workers=2, **options) as server, \
                 psycopg.connect(url, autocommit=True) as db:
-            workers = ("sync: one request at a time, a new connection per request" if args.worker_class == "sync"
+            workers = (f"{args.worker_class}: one request at a time, a new connection per request" if sync
                        else f"{args.worker_class}, {args.threads} threads, keep-alive {args.keepalive} s"
                        + (", reuse_port" if args.reuse_port else ""))
             print(f"HTTP load: gunicorn 2 workers ({workers}), PostgreSQL; clients: asyncio coroutines in one "
@@ -330,7 +332,7 @@ def main() -> None:
                        "send time:", tokens[:args.clients], args.rate)]
             for title, clients, rate in phases:
                 before = usage(server.pid, db)
-                probe = None if args.worker_class == "sync" else partial(  # sync: a connection per request
+                probe = None if sync else partial(  # sync: a connection per request
                     connections_per_worker, server.pid, int(server.base.rpartition(":")[2]))
                 tally = asyncio.run(run_phase(server.base, clients, args.seconds, rate, probe))
                 after = usage(server.pid, db)
