@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable, Select
@@ -79,11 +79,10 @@ class DeferredWrites:
     @contextmanager
     def one_pipeline(self) -> Iterator[None]:
         """On PostgreSQL, everything sent inside goes through one pipeline, which ends with a single sync."""
-        connection = self.session.connection()
-        if self._pipeline is not None or not _is_psycopg(connection):
+        if self._pipeline is not None or not _is_psycopg(self.session.get_bind()):
             yield
             return
-        with _Pipeline(connection) as self._pipeline:
+        with _Pipeline(self.session.connection()) as self._pipeline:
             try:
                 yield
             finally:
@@ -165,8 +164,8 @@ def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Co
     return result
 
 
-def _is_psycopg(connection: Connection) -> bool:
-    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+def _is_psycopg(bind: Connection | Engine) -> bool:
+    return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
 
 
 class _Pipeline:

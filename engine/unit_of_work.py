@@ -59,9 +59,10 @@ class UnitOfWork:
         """
         try:
             self.session.flush()
-            with self.writes.one_pipeline():
-                self.audit.write_to(self.writes)
-                self.writes.send(commit=True)
+            if self.audit.pending or self.writes.pending:
+                with self.writes.one_pipeline():
+                    self.audit.write_to(self.writes)
+                    self.writes.send(commit=True)
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()
