@@ -25,7 +25,7 @@ depends_on = None
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # PostgreSQL: hex text -> bytes, anything else -> its UTF-8 bytes (as tables.HexBytes binds it)
 _PG_UNHEX = "CASE WHEN {0} ~ '^[0-9a-f]{{64}}$' THEN decode({0}, 'hex') ELSE convert_to({0}, 'UTF8') END"
-_PG_HEX = "CASE WHEN length({0}) = 32 THEN encode({0}, 'hex') ELSE convert_from({0}, 'UTF8') END"
+_PG_HEX = "CASE WHEN length({0}) = 32 THEN encode({0}, 'hex') ELSE encode({0}, 'escape') END"
 
 
 def _unhex(value: Any) -> Any:
