@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, Insert, bindparam, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable, Select
@@ -140,19 +140,28 @@ class _Compiled:
         return values
 
 
-_COMPILED: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Compiled]] = {}
+_COMPILED: dict[tuple[int, tuple[str, ...], int], tuple[Executable, _Compiled]] = {}
 _COMPILED_LIMIT = 1000
+_VALUES_PER_INSERT = 100  # rows per multi-row INSERT: bounds the compiled variants to 100 per statement
 
 
-def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Compiled:
-    """Compile once per statement and set of parameter names (an INSERT's columns follow its parameters)."""
-    cache_key = (id(statement), keys)
+def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any, *, rows: int = 0) -> _Compiled:
+    """Compile once per statement and set of parameter names (an INSERT's columns follow its parameters).
+
+    `rows`: an INSERT of that many rows in one VALUES list, whose parameters are named `<key>__<row number>`.
+    """
+    cache_key = (id(statement), keys, rows)
     found = _COMPILED.get(cache_key)
     if found is not None and found[0] is statement:
         return found[1]
+    original = statement
     if len(_COMPILED) >= _COMPILED_LIMIT:  # callers build their statements once; this only bounds a misuse
         _COMPILED.clear()
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    if rows:
+        columns = statement.table.c  # type: ignore[attr-defined]
+        statement = statement.values([{key: bindparam(f"{key}__{number}", type_=columns[key].type)  # type: ignore[attr-defined]
+                                       for key in keys} for number in range(rows)])
+    compiled = statement.compile(dialect=dialect, column_keys=None if rows else list(keys))  # type: ignore[attr-defined]
     processors = {name: process for name, bind in compiled.binds.items()
                   if (process := bind.type.bind_processor(dialect)) is not None}
     defaults = {name: bind.value for name, bind in compiled.binds.items()
@@ -160,7 +169,7 @@ def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any) -> _Co
     columns = statement.selected_columns if isinstance(statement, Select) else ()
     result_processors = tuple(column.type.result_processor(dialect, None) for column in columns)
     result = _Compiled(compiled.string, defaults, processors, result_processors)
-    _COMPILED[cache_key] = (statement, result)  # holds the statement, so its id is never reused
+    _COMPILED[cache_key] = (original, result)  # holds the statement, so its id is never reused
     return result
 
 
@@ -218,14 +227,24 @@ class _Pipeline:
     def _execute(self, write: Write) -> Any:
         rows = write.params if write.many else (write.params,)
         if not rows:
-            return _NoRows
-        compiled = _compiled(write.statement, tuple(rows[0]), self.dialect)
+            return _Sent(())
+        keys = tuple(rows[0])
+        if len(rows) > 1 and isinstance(write.statement, Insert):
+            # One INSERT with a VALUES list per chunk, as SQLAlchemy's own executemany does.
+            return _Sent(tuple(self._insert_chunk(write.statement, keys, rows[start:start + _VALUES_PER_INSERT])
+                               for start in range(0, len(rows), _VALUES_PER_INSERT)))
+        compiled = _compiled(write.statement, keys, self.dialect)
         if write.many:
             cursor = self.driver.cursor()
             self.last_sql = compiled.sql
             cursor.executemany(compiled.sql, [compiled.bind(row) for row in rows])
             return cursor
         return self._execute_sql(compiled.sql, compiled.bind(rows[0]))
+
+    def _insert_chunk(self, statement: Insert, keys: tuple[str, ...], rows: Sequence[Params]) -> Any:
+        compiled = _compiled(statement, keys, self.dialect, rows=len(rows))
+        return self._execute_sql(compiled.sql, compiled.bind(
+            {f"{key}__{number}": row[key] for number, row in enumerate(rows) for key in keys}))
 
     def _execute_sql(self, sql: str, params: Params | None) -> Any:
         self.last_sql = sql
@@ -234,5 +253,12 @@ class _Pipeline:
         return cursor
 
 
-class _NoRows:
-    rowcount = 0
+@dataclass(frozen=True)
+class _Sent:
+    """The cursors of a write sent as several statements; their row counts add up."""
+
+    cursors: tuple[Any, ...]
+
+    @property
+    def rowcount(self) -> int:
+        return sum(cursor.rowcount for cursor in self.cursors)

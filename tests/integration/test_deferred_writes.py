@@ -43,15 +43,16 @@ def test_a_query_after_a_write_sees_it_and_values_convert_as_with_execute(mini):
            "element_id": "extra", "name": "Extra step", "lane": None, "form_id": None,
            "candidate_groups": ["security", "événements"], "candidate_users": [], "assignee": None, "due_at": due,
            "priority": 50, "created_at": due, "status": "open", "closed_at": None, "completed_by": None}
+    second = {**row, "id": "00000000-0000-0000-0000-00000000f00d", "candidate_groups": [], "due_at": None}
     with mini.new_uow() as uow:
         uow.write(SET_ASSIGNEE, {"b_id": task_id, "b_assignee": "ravi"})
-        uow.write(insert(TASKS), [row])
+        uow.write(insert(TASKS), [row, second])  # several rows: one INSERT with a VALUES list on PostgreSQL
         assert uow.writes.pending, "writes wait until something needs them"
         assert uow.session.execute(select(TaskRecord.assignee).where(TaskRecord.id == task_id)).scalar_one() == "ravi"
         assert not uow.writes.pending
-        stored = uow.session.execute(select(TaskRecord.candidate_groups, TaskRecord.due_at)
-                                     .where(TaskRecord.id == row["id"])).one()
-        assert tuple(stored) == (["security", "événements"], due)
+        stored = uow.session.execute(select(TaskRecord.id, TaskRecord.candidate_groups, TaskRecord.due_at)
+                                     .where(TaskRecord.element_id == "extra").order_by(TaskRecord.id)).all()
+        assert [tuple(r) for r in stored] == [(row["id"], ["security", "événements"], due), (second["id"], [], None)]
         uow.commit()
     with mini.new_uow(readonly=True) as uow:
         assert uow.session.get(TaskRecord, task_id).assignee == "ravi"
