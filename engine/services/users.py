@@ -55,8 +55,8 @@ def issue_token(engine: WorkflowEngine, username: str) -> str:
 
 def authenticate_token(engine: WorkflowEngine, token: str) -> Actor:
     """The actor behind a bearer token, or AuthenticationError."""
-    with engine.new_uow(readonly=True) as uow:
-        user = uow.session.connection().execute(_TOKEN_OWNER, {"token_hash": passwords.token_hash(token)}).first()
+    with engine.single_read() as connection:
+        user = connection.execute(_TOKEN_OWNER, {"token_hash": passwords.token_hash(token)}).first()
         if user is None or not user.active:
             raise AuthenticationError("invalid or revoked API token")
         return Actor(user.username, frozenset(user.roles))
