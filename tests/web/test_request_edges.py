@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from ui_support import login, make_app, text
 
 from engine import services
@@ -13,12 +12,8 @@ from engine.bootstrap import WorkflowEngine
 
 @pytest.fixture
 def app(deployed: WorkflowEngine) -> Flask:
+    """The app with the demo users; conftest's `client` uses it."""
     return make_app(deployed)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

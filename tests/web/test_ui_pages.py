@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from ui_support import csrf_token, login, make_app, post_form, text
 
 from engine.bootstrap import WorkflowEngine
@@ -15,12 +14,8 @@ from engine.tables import OutboxRecord
 
 @pytest.fixture
 def app(deployed: WorkflowEngine) -> Flask:
+    """The app with the demo users; conftest's `client` uses it."""
     return make_app(deployed)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def test_pages_send_anonymous_users_to_the_login_page_and_back(client):

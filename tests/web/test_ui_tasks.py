@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from builders import ORGANISER, event_request
 from flask import Flask
-from flask.testing import FlaskClient
 from ui_support import login, make_app, post_form, text
 
 from engine import services
@@ -22,12 +21,8 @@ DECISION = {
 
 @pytest.fixture
 def app(deployed: WorkflowEngine) -> Flask:
+    """The app with the demo users; conftest's `client` uses it."""
     return make_app(deployed)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
