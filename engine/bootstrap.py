@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, select
 from . import serializer
 from .clock import now as clock_now
 from .config import OWNER_ROLES, Settings
-from .db import make_engine
+from .db import begin_at_first_write, make_engine
 from .errors import ProcessNotFoundError
 from .form_loader import load_form
 from .forms import FormDefinition
@@ -49,7 +49,7 @@ class WorkflowEngine:
         self.db = db
         self.clock = clock
         self.script_engine = ScriptEngine()
-        self._sessions = make_session_factory(db)
+        self._sessions = make_session_factory(begin_at_first_write(db))
         self._read_sessions = make_session_factory(db.execution_options(sqlite_begin="DEFERRED"))
         # A lone read needs no transaction on PostgreSQL: without one it costs one round trip, not three.
         self._single_reads = (db.execution_options(isolation_level="AUTOCOMMIT") if db.dialect.name == "postgresql"

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DisconnectionError
 
 # A pooled connection unused for longer than this is checked with a round trip before it is handed out.
 IDLE_PING_SECONDS = 10.0
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: connected, no transaction open
 
 
 def make_engine(url: str) -> Engine:
@@ -41,6 +42,42 @@ def make_engine(url: str) -> Engine:
 
     return engine
 
+
+
+_LOCKING_CLAUSES = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
+def needs_transaction(statement: str) -> bool:
+    """False only for a plain SELECT: one that neither writes nor locks rows."""
+    head = statement.lstrip()[:6].upper()
+    return head != "SELECT" or any(clause in statement.upper() for clause in _LOCKING_CLAUSES)
+
+
+def begin_at_first_write(engine: Engine) -> Engine:
+    """The engine for units of work that change state: on PostgreSQL, the reads that come before a
+    transaction's first write run outside it, and BEGIN goes just before that write (SQLite: `engine`).
+
+    At READ COMMITTED, PostgreSQL's default, every statement sees its own snapshot whether or not a transaction
+    surrounds it, so a read that comes before any write or lock sees the same rows either way; it just no longer
+    waits for a BEGIN first (a task completion: 3 round trips instead of 4). What follows the first write is one
+    transaction as before: SQLAlchemy's commit and rollback reach psycopg, which commits or rolls back whenever
+    the server is in a transaction. The connections are in psycopg's autocommit mode, so psycopg itself never
+    sends BEGIN; this engine's hook does, and engine/deferred_writes.py puts it at the head of its pipeline.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    lazy = engine.execution_options(isolation_level="AUTOCOMMIT")  # its own listeners; `engine` keeps none
+
+    @event.listens_for(lazy, "before_cursor_execute")
+    def _begin(connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        driver = connection.connection.driver_connection
+        # A named (server-side) cursor is a DECLARE, which PostgreSQL allows only inside a transaction.
+        if driver.info.transaction_status == _IDLE and (needs_transaction(statement)
+                                                        or getattr(cursor, "name", None)):
+            driver.execute("BEGIN")
+
+    return lazy
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -143,6 +143,7 @@ class _Compiled:
 _COMPILED: dict[tuple[int, tuple[str, ...], int], tuple[Executable, _Compiled]] = {}
 _COMPILED_LIMIT = 1000
 _VALUES_PER_INSERT = 100  # rows per multi-row INSERT: bounds the compiled variants to 100 per statement
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
 
 def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any, *, rows: int = 0) -> _Compiled:
@@ -186,8 +187,11 @@ class _Pipeline:
         self.last_sql: str = ""
 
     def __enter__(self) -> _Pipeline:
+        idle = self.driver.info.transaction_status == _IDLE
         self._context = self.driver.pipeline()
         self._psycopg_pipeline = self._context.__enter__()
+        if idle and self.driver.autocommit:
+            self._execute_sql("BEGIN", None)  # the transaction begins at its first write (engine/db.py)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
