@@ -214,7 +214,7 @@ class AuditLog:
         if not self.pending:
             return 0
         head = writes.send(then_read=_LOCK_HEAD)
-        seq, prev = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+        seq, prev = head if head is not None else (0, GENESIS_HASH)
         rows, payloads = [], []
         for event in self.pending:
             seq += 1

@@ -155,9 +155,6 @@ def iter_rows(connection: Any, dialect: str, low: int | None, high: int, batch: 
     sql = (f"SELECT seq, {_AT_SQL[dialect]}, instance_id, actor, role, type, element_id, details, prev_hash, hash "
            f"FROM audit_events WHERE seq > {p} AND seq <= {p} ORDER BY seq")
     # binary results on PostgreSQL: the hashes arrive as their bytes, not as hex text to parse (a fifth less CPU)
-    driver = getattr(connection, "driver_connection", connection)  # SQLAlchemy's pooled proxy, or psycopg's own
-    if dialect == "postgresql" and driver.autocommit and driver.info.transaction_status == 0:  # IDLE
-        driver.execute("BEGIN")  # a server-side cursor lives in a transaction (engine/db.py begins lazily)
     cursor = connection.cursor(name="audit_verify", binary=True) if dialect == "postgresql" else connection.cursor()
     try:
         # rows before the chain's start (seq <= 0) are tampering too, so the open lower bound reads them

@@ -52,8 +52,7 @@ class WorkflowEngine:
         self._sessions = make_session_factory(begin_at_first_write(db))
         self._read_sessions = make_session_factory(db.execution_options(sqlite_begin="DEFERRED"))
         # A lone read needs no transaction on PostgreSQL: without one it costs one round trip, not three.
-        self._single_reads = (db.execution_options(isolation_level="AUTOCOMMIT") if db.dialect.name == "postgresql"
-                              else db.execution_options(sqlite_begin="DEFERRED"))
+        self._single_reads = begin_at_first_write(db.execution_options(sqlite_begin="DEFERRED"))
         self._versions: dict[int, PinnedVersion] = {}
         self._lock = threading.Lock()
 

@@ -73,11 +73,16 @@ def begin_at_first_write(engine: Engine) -> Engine:
                executemany: bool) -> None:
         driver = connection.connection.driver_connection
         # A named (server-side) cursor is a DECLARE, which PostgreSQL allows only inside a transaction.
-        if driver.info.transaction_status == _IDLE and (needs_transaction(statement)
-                                                        or getattr(cursor, "name", None)):
+        if begin_pending(driver) and (needs_transaction(statement) or getattr(cursor, "name", None)):
             driver.execute("BEGIN")
 
     return lazy
+
+
+def begin_pending(driver: Any) -> bool:
+    """True for a psycopg connection of `begin_at_first_write` that has no transaction open yet: its next
+    write must send BEGIN first."""
+    return bool(driver.autocommit) and driver.info.transaction_status == _IDLE
 
 
 def _ping_when_idle(engine: Engine) -> None:

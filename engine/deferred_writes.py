@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable, Select
 
+from .db import begin_pending
 from .errors import ConcurrentChangeError
 
 Params = dict[str, Any]
@@ -54,7 +55,7 @@ class DeferredWrites:
     def add(self, statement: Executable, params: Params | Sequence[Params], *, expect_rows: int | None = None,
             conflict: str | None = None) -> None:
         """Hold back one write until the session next executes anything (or `send` is called)."""
-        self.pending.append(Write(statement, params, expect_rows, *(() if conflict is None else (conflict,))))
+        self.pending.append(Write(statement, params, expect_rows, conflict or Write.conflict))
 
     def send(self, then_read: Select[Any] | None = None, *, commit: bool = False) -> Any:
         """Send the pending writes in order, then `then_read` (its first row is returned, or None).
@@ -143,7 +144,6 @@ class _Compiled:
 _COMPILED: dict[tuple[int, tuple[str, ...], int], tuple[Executable, _Compiled]] = {}
 _COMPILED_LIMIT = 1000
 _VALUES_PER_INSERT = 100  # rows per multi-row INSERT: bounds the compiled variants to 100 per statement
-_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
 
 def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any, *, rows: int = 0) -> _Compiled:
@@ -187,10 +187,10 @@ class _Pipeline:
         self.last_sql: str = ""
 
     def __enter__(self) -> _Pipeline:
-        idle = self.driver.info.transaction_status == _IDLE
+        begin = begin_pending(self.driver)
         self._context = self.driver.pipeline()
         self._psycopg_pipeline = self._context.__enter__()
-        if idle and self.driver.autocommit:
+        if begin:
             self._execute_sql("BEGIN", None)  # the transaction begins at its first write (engine/db.py)
         return self
 
