@@ -24,7 +24,7 @@ def _stored(engine, instance_id: int) -> tuple[str, object]:
 
 def _complete_state(workflow) -> str:
     """The state as written before defaults were left out (every field of every task)."""
-    dct = serializer._SERIALIZER.to_dict(workflow)
+    dct = serializer._STOCK_SERIALIZER.to_dict(workflow)
     dct.pop("spec"), dct.pop("subprocess_specs")
     dct[serializer._VERSION_KEY] = serializer._SERIALIZER.VERSION
     return json.dumps(dct, separators=(",", ":"))
