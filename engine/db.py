@@ -62,7 +62,7 @@ def begin_at_first_write(engine: Engine) -> Engine:
     waits for a BEGIN first (a task completion: 3 round trips instead of 4). What follows the first write is one
     transaction as before: SQLAlchemy's commit and rollback reach psycopg, which commits or rolls back whenever
     the server is in a transaction. The connections are in psycopg's autocommit mode, so psycopg itself never
-    sends BEGIN; this engine's hook does, and engine/deferred_writes.py puts it at the head of its pipeline.
+    sends BEGIN; this engine's hook does, and engine/deferred_writes.py puts it at the head of its batch.
     """
     if engine.dialect.name != "postgresql":
         return engine

@@ -53,16 +53,15 @@ class UnitOfWork:
     def commit(self) -> None:
         """Flush state, chain the audit events onto the head, and commit in one transaction.
 
-        Deferred writes, the ORM flush, the head lock and the audit rows go in that order; on PostgreSQL the
-        writes, the head lock, the audit rows and the COMMIT share one pipeline, which waits twice: for the
-        head, and at the end.
+        Deferred writes, the ORM flush, the head lock and the audit rows go in that order; on PostgreSQL that
+        is two messages (engine/deferred_writes.py): the writes with the head lock, then the audit rows with
+        the COMMIT.
         """
         try:
             self.session.flush()
             if self.audit.pending or self.writes.pending:
-                with self.writes.one_pipeline():
-                    self.audit.write_to(self.writes)
-                    self.writes.send(commit=True)
+                self.audit.write_to(self.writes)
+                self.writes.send(commit=True)
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()

@@ -1,5 +1,6 @@
 """Deferred writes (engine/deferred_writes.py): sent in order before the session's next query or at commit;
-on PostgreSQL through one psycopg pipeline. Runs on SQLite, and on PostgreSQL in the PostgreSQL run."""
+on PostgreSQL as one multi-statement query with values bound by psycopg on the client. Runs on SQLite, and on
+PostgreSQL in the PostgreSQL run."""
 
 from __future__ import annotations
 
@@ -56,6 +57,21 @@ def test_a_query_after_a_write_sees_it_and_values_convert_as_with_execute(mini):
         uow.commit()
     with mini.new_uow(readonly=True) as uow:
         assert uow.session.get(TaskRecord, task_id).assignee == "ravi"
+
+
+def test_values_that_look_like_sql_are_stored_exactly(mini):
+    instance_id, task_id = _started(mini)
+    tricky = "O'Brien; DROP TABLE tasks; -- 100% \\ $$ \" %(x)s %s ? \u00e9\u6f22 \n end"
+    with mini.new_uow() as uow:
+        version = uow.session.get(InstanceRecord, instance_id).lock_version
+        uow.write(SET_ASSIGNEE, {"b_id": task_id, "b_assignee": tricky})
+        uow.write(SET_SUMMARY, {"b_id": instance_id, "b_version": version, "b_summary": {tricky: [tricky, 1.5]}},
+                  expect_rows=1)
+        uow.commit()
+    with mini.new_uow(readonly=True) as uow:
+        assert uow.session.get(TaskRecord, task_id).assignee == tricky
+        assert uow.session.get(InstanceRecord, instance_id).summary == {tricky: [tricky, 1.5]}
+        assert uow.session.execute(select(func.count()).select_from(TaskRecord)).scalar_one() >= 1
 
 
 def test_an_unexpected_row_count_fails_the_commit_and_nothing_is_written(mini):
