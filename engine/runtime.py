@@ -60,6 +60,7 @@ class Step:
     events: list[StepEvent] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     data: dict[str, Any] | None = None  # the instance's variables after the step
+    ready: list[SpiffTask] | None = None  # the READY user tasks after the step, in tree order
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,33 @@ def _refusal(exc: BaseException) -> InputRefused | None:
     return None
 
 
-def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
-    """READY user (manual) tasks, including those of called processes."""
-    return workflow.get_tasks(state=TaskState.READY, manual=True)
+def all_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """Every task of the workflow and of its called processes, in `workflow.get_tasks()` order: depth first,
+    a called process's tasks just before the children of the task that calls it.
+
+    The same walk as SpiffWorkflow's task iterator without its filters; a step needs it several times.
+    """
+    subprocesses = workflow.subprocesses
+    found: list[SpiffTask] = []
+    stack = [workflow.task_tree]
+    while stack:
+        task = stack.pop()
+        found.append(task)
+        if task._children:
+            tasks = task.workflow.tasks
+            stack.extend([tasks[child] for child in reversed(task._children)])
+        if subprocesses and (called := subprocesses.get(task.id)) is not None:
+            stack.append(called.task_tree)
+    return found
+
+
+def ready_user_tasks(workflow: BpmnWorkflow, tasks: list[SpiffTask] | None = None) -> list[SpiffTask]:
+    """READY user (manual) tasks, including those of called processes, in tree order.
+
+    `tasks`: `all_tasks(workflow)` when the caller has it (one walk fewer).
+    """
+    return [task for task in (tasks if tasks is not None else all_tasks(workflow))
+            if task.state == TaskState.READY and task.task_spec.manual]
 
 
 def ready_user_task(workflow: BpmnWorkflow, task_id: str | UUID) -> SpiffTask:
@@ -150,7 +175,7 @@ def check_separation_of_duties(workflow: BpmnWorkflow, task: SpiffTask, username
         return
     if "initiator" in names and initiator == username:
         raise PermissionDeniedError("separation of duties: you started this request, so someone else must do this step")
-    for earlier in workflow.get_tasks():
+    for earlier in all_tasks(workflow):
         if (earlier.task_spec.bpmn_id in names and earlier.has_state(TaskState.COMPLETED)
                 and earlier.internal_data.get("completed_by") == username):
             raise PermissionDeniedError(
@@ -184,16 +209,15 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The instance's variables: the final data when finished, otherwise merged from the open branches."""
-    if workflow.is_completed():
-        return dict(workflow.data)
-    return _merged_data(workflow, workflow.get_tasks(state=_LIVE))
+    return _data_now(workflow, all_tasks(workflow))
 
 
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 def _merged_data(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, Any]:
-    """`current_data` of a running workflow from a list of its tasks in tree order (live ones are picked)."""
+    """`current_data` of a running workflow from its tasks in tree order (live ones are picked; where live
+    branches disagree, the one later in the tree wins)."""
     merged: dict[str, Any] = {}
     for task in tasks:
         if task.state & _LIVE:
@@ -204,7 +228,7 @@ def _merged_data(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, An
 
 
 def _data_now(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, Any]:
-    """`current_data`, reusing a full task list already walked (one tree walk fewer)."""
+    """`current_data` from `all_tasks(workflow)`."""
     return dict(workflow.data) if workflow.is_completed() else _merged_data(workflow, tasks)
 
 
@@ -252,7 +276,7 @@ def _iso_duration(text: str) -> timedelta:
 def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     """Collect the engine's own steps, data changes and requested effects made inside the block, in order."""
     pin_collection_io(workflow)
-    before_tasks = workflow.get_tasks()
+    before_tasks = all_tasks(workflow)
     before_states = {t.id: t.state for t in before_tasks}
     before_cycles = {t.id: _cycles_left(t) for t in before_tasks if t.state == TaskState.WAITING}
     before_data = _data_now(workflow, before_tasks)
@@ -261,7 +285,8 @@ def tracking(workflow: BpmnWorkflow) -> Iterator[Step]:
     with collecting() as effects:
         yield step
     step.effects.extend(effects)
-    after_tasks = workflow.get_tasks()
+    after_tasks = all_tasks(workflow)
+    step.ready = ready_user_tasks(workflow, after_tasks)
     for task in after_tasks:  # repeating timers first: each firing precedes the branch it spawns
         left, before = _cycles_left(task), before_cycles.get(task.id)
         if left is not None and before is not None and left < before:

@@ -62,7 +62,7 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
         uow.audit.append(AuditEventType.instance_completed, record.id, actor.username, role=actor.primary_role,
                          outcome={k: data[k] for k in OUTCOME_FIELDS if k in data})
     write_instance(uow, record, changes)
-    open_rows = sync_open_tasks(engine, uow, record, workflow, now, open_rows)
+    open_rows = sync_open_tasks(engine, uow, record, workflow, now, open_rows, ready=step.ready)
     for effect in [*step.effects, *thrown]:
         handler = EFFECT_HANDLERS.get(effect.kind)
         if handler is None:
@@ -72,20 +72,22 @@ def save_progress(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecor
 
 
 def sync_open_tasks(engine: WorkflowEngine, uow: UnitOfWork, record: InstanceRecord, workflow: BpmnWorkflow,
-                    now: datetime, known_open: list[TaskRecord] | None = None) -> list[TaskRecord]:
+                    now: datetime, known_open: list[TaskRecord] | None = None,
+                    ready: list[SpiffTask] | None = None) -> list[TaskRecord]:
     """Make the task projection match the workflow's READY user tasks; record each new one; return the open rows.
 
     `known_open`: the open rows as loaded earlier in this unit of work (otherwise they are queried).
+    `ready`: the READY user tasks when the caller has them (`Step.ready`).
     """
-    ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
+    ready_by_id = {str(t.id): t for t in (ready if ready is not None else runtime.ready_user_tasks(workflow))}
     if known_open is None:
         known_open = uow.session.execute(_OPEN_ROWS, {"instance_id": record.id}).scalars()
     rows = {r.id: r for r in known_open}
-    closed = [row for task_id, row in rows.items() if task_id not in ready]
+    closed = [row for task_id, row in rows.items() if task_id not in ready_by_id]
     if closed:
         _close_tasks(uow, workflow, closed, now)
-    open_rows = [row for task_id, row in rows.items() if task_id in ready]
-    new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready.items() if task_id not in rows]
+    open_rows = [row for task_id, row in rows.items() if task_id in ready_by_id]
+    new_rows = [_task_row(workflow, task, record, now) for task_id, task in ready_by_id.items() if task_id not in rows]
     if new_rows:
         # Core inserts, deferred (engine/deferred_writes.py): the rows are returned detached, for views only.
         uow.write(_INSERT_TASKS, [_columns(row) for row in new_rows])

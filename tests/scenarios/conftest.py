@@ -11,8 +11,9 @@ import pytest
 from freezegun import freeze_time
 from scenario_driver import TODAY, Driver
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
-from engine import serializer
+from engine import runtime, serializer
 from engine.bootstrap import WorkflowEngine
 
 
@@ -51,10 +52,13 @@ def _as_dict(value: object) -> object:
 @pytest.fixture(autouse=True)
 def state_restores_every_task(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every state a scenario stores loads back to the same task tree: ids, states, data and internal data of
-    every task, in subprocesses too (serializer's own task converter against the workflow that was dumped)."""
+    every task, in subprocesses too (serializer's own task converter against the workflow that was dumped).
+    And runtime's own tree walk finds what SpiffWorkflow's iterator finds, in its order."""
     dumps = serializer.dumps
 
     def checked(workflow: BpmnWorkflow) -> str:
+        assert runtime.all_tasks(workflow) == workflow.get_tasks()  # the same tasks in the same order
+        assert runtime.ready_user_tasks(workflow) == workflow.get_tasks(state=TaskState.READY, manual=True)
         state = dumps(workflow)
         specs = (workflow.spec, workflow.subprocess_specs)
         assert _task_facts(serializer.loads(state, "", workflow.script_engine, specs)) == _task_facts(workflow)
