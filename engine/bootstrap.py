@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from . import serializer
+from . import runtime, serializer
 from .clock import now as clock_now
 from .config import OWNER_ROLES, Settings
 from .db import begin_at_first_write, make_engine
@@ -91,6 +91,10 @@ class WorkflowEngine:
         if version_id is None:
             raise ProcessNotFoundError(f"no process {process_key!r} is deployed")
         return self.pinned_version(uow, version_id)
+
+    def new_workflow(self, version: PinnedVersion) -> Any:
+        """A fresh workflow of `version`, on its shared spec objects when it has them."""
+        return runtime.new_workflow(version.spec_json, self.script_engine, version.shared_specs)
 
     def load_workflow(self, state: str, version: PinnedVersion) -> Any:
         """Deserialize an instance's workflow against its pinned spec."""

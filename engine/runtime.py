@@ -14,6 +14,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
     CallActivity,
@@ -72,9 +73,11 @@ class StepEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def new_workflow(spec_json: str, script_engine: Any) -> BpmnWorkflow:
-    """A fresh workflow for a process version's stored spec."""
-    spec, subprocess_specs = serializer.load_specs(spec_json)
+def new_workflow(spec_json: str, script_engine: Any,
+                 specs: tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]] | None = None) -> BpmnWorkflow:
+    """A fresh workflow for a process version's stored spec; `specs`: its spec objects when they are built
+    already and may be shared (see `serializer.specs_are_shareable`)."""
+    spec, subprocess_specs = specs if specs is not None else serializer.load_specs(spec_json)
     return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
 
 

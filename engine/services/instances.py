@@ -35,7 +35,7 @@ def start_instance(engine: WorkflowEngine, process_key: str, data: Any, actor: A
         if not can_start(version, actor):
             raise PermissionDeniedError(f"you may not start {process_key!r}")
         clean = _validate_start_data(version, data, engine)
-        workflow = runtime.new_workflow(version.spec_json, engine.script_engine)
+        workflow = engine.new_workflow(version)
         record = InstanceRecord(process_version_id=version.id, process_key=version.key, business_key=business_key,
                                 status="running", state="", summary={}, started_by=actor.username,
                                 started_at=engine.now())

@@ -97,7 +97,7 @@ def _start_by_message(engine: WorkflowEngine, uow: UnitOfWork, message: MessageR
         version = engine.latest_version(uow, key)
         if version.start_form_id is not None or not messaging.starts_on_message(version.spec_json, message.name):
             continue
-        workflow = runtime.new_workflow(version.spec_json, engine.script_engine)
+        workflow = engine.new_workflow(version)
         record = InstanceRecord(process_version_id=version.id, process_key=version.key, status="running", state="",
                                 business_key=message.correlation_key, summary={}, started_by="system",
                                 started_at=engine.now())
