@@ -1,7 +1,13 @@
-"""Task completions per second through the service layer (SQLite and PostgreSQL) vs raw SpiffWorkflow
-with a serialize + deserialize round trip per task, on the same 10-step process, in one run.
+"""A task completion through the service layer (SQLite and PostgreSQL) vs raw SpiffWorkflow with a serialize +
+deserialize round trip per task, on the same 10-step process, in one run.
 
-    .venv/bin/python bench/complete_task.py [--seconds 5] [--postgres URL]
+The three are measured in alternating slices (raw, SQLite, PostgreSQL, raw, ...), so a machine that speeds up
+or slows down during the run affects them alike; each slice gives a ratio and the median ratio is the figure
+(on a shared 2-core machine one-shot figures moved by 20% from run to run).
+A completion's time is its own: starting the instance that holds it is timed apart (raw: creating the
+workflow; service: `start_instance`) and shown on its own line.
+
+    .venv/bin/python bench/complete_task.py [--seconds 5] [--rounds 20] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import create_engine, text
@@ -36,46 +45,59 @@ ORGANISER = Actor("olivia", frozenset({"organiser"}))
 REVIEWER = Actor("evan", frozenset({"events_office"}))
 
 
-def raw_rate(processes: Path, seconds: float) -> float:
-    """Completions/s of raw SpiffWorkflow, JSON round trip (spec embedded) before every task."""
-    parser = ModelerParser()
-    parser.add_bpmn_files([str(processes / "linear.bpmn")])
-    spec = parser.get_spec("linear")
-    engine = ScriptEngine()
-    done, deadline = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
+@dataclass
+class Timings:
+    """Seconds per completion, and per instance start, measured in one slice."""
+
+    completions: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.completions) * 1000
+
+
+def raw_slice(spec: Any, engine: ScriptEngine, seconds: float) -> Timings:
+    """Raw SpiffWorkflow: a JSON round trip (spec embedded) before every task, then the task and the engine."""
+    timings = Timings()
+    deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
+        began = time.perf_counter()
         workflow = runtime.BpmnWorkflow(spec, {}, script_engine=engine)
         workflow.do_engine_steps()
+        timings.starts.append(time.perf_counter() - began)
         for _ in range(STEPS):
+            began = time.perf_counter()
             workflow = serializer.raw_round_trip(workflow)
             task = workflow.get_next_task(state=TaskState.READY, manual=True)
             task.data.update({"note": "ok"})
             task.run()
             workflow.do_engine_steps()
-            done += 1
-    return done / (time.perf_counter() - start)
+            timings.completions.append(time.perf_counter() - began)
+    return timings
 
 
-def service_rate(database_url: str, processes: Path, forms: Path, seconds: float) -> tuple[float, float]:
-    """Completions/s through engine.services (validate, load, run, save, project tasks, audit, commit)."""
+def service_slice(engine: Any, seconds: float) -> Timings:
+    """Through engine.services: validate, load, run, save, project tasks, audit, commit."""
+    timings = Timings()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        view = services.start_instance(engine, "linear", {}, ORGANISER)
+        timings.starts.append(time.perf_counter() - began)
+        for _ in range(STEPS):
+            began = time.perf_counter()
+            view = services.complete_task(engine, view.open_tasks[0].id, {"note": "ok"}, REVIEWER)
+            timings.completions.append(time.perf_counter() - began)
+    return timings
+
+
+def deployed_engine(database_url: str, processes: Path, forms: Path) -> Any:
+    """A migrated database with the bench process deployed, and its engine."""
     settings = Settings(database_url=database_url, processes_dir=processes, forms_dir=forms)
     upgrade(database_url)
     engine = bootstrap(settings)
     services.deploy(engine, load_catalog(processes, forms, settings.roles), Actor("admin", frozenset({"admin"})))
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    start = time.perf_counter()
-    while time.perf_counter() < deadline:
-        view = services.start_instance(engine, "linear", {}, ORGANISER)
-        for _ in range(STEPS):
-            task_id = view.open_tasks[0].id
-            began = time.perf_counter()
-            view = services.complete_task(engine, task_id, {"note": "ok"}, REVIEWER)
-            latencies.append(time.perf_counter() - began)
-    elapsed = time.perf_counter() - start
-    engine.db.dispose()
-    return len(latencies) / elapsed, statistics.median(latencies) * 1000
+    return engine
 
 
 def _postgres_database(url: str) -> tuple[str, callable]:
@@ -94,26 +116,48 @@ def _postgres_database(url: str) -> tuple[str, callable]:
 def main() -> None:
     """Run every measurement and print one table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time for each of the three")
+    parser.add_argument("--rounds", type=int, default=20, help="slices each is measured in, alternating")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="server to create a throwaway database on ('' to skip)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as cleanup:
         processes, forms = write_linear_process(Path(tmp), STEPS)
-        raw = raw_rate(processes, args.seconds)
-        print(f"raw SpiffWorkflow + JSON round trip per task: {raw:8.1f} completions/s ({1000 / raw:.2f} ms)")
-        rows = [("SQLite", f"sqlite:///{tmp}/bench.db", None)]
+        bpmn = ModelerParser()
+        bpmn.add_bpmn_files([str(processes / "linear.bpmn")])
+        spec, script_engine = bpmn.get_spec("linear"), ScriptEngine()
+        engines = {"SQLite": deployed_engine(f"sqlite:///{tmp}/bench.db", processes, forms)}
         if args.postgres:
             url, drop = _postgres_database(args.postgres)
-            rows.append(("PostgreSQL", url, drop))
-        for label, url, drop in rows:
-            try:
-                rate, p50 = service_rate(url, processes, forms, args.seconds)
-            finally:
-                if drop:
-                    drop()
-            print(f"service layer on {label:10}: {rate:8.1f} completions/s (p50 {p50:.2f} ms); "
-                  f"raw is {raw / rate:.2f}x faster (target: within 3x)")
+            cleanup.callback(drop)
+            engines["PostgreSQL"] = deployed_engine(url, processes, forms)
+        for engine in engines.values():
+            cleanup.callback(engine.db.dispose)
+            service_slice(engine, 0.5)  # warm up: caches, pooled connections, prepared specs
+        raw_slice(spec, script_engine, 0.5)
+        piece = args.seconds / args.rounds
+        raw: list[Timings] = []
+        served: dict[str, list[Timings]] = {label: [] for label in engines}
+        for _ in range(args.rounds):
+            raw.append(raw_slice(spec, script_engine, piece))
+            for label, engine in engines.items():
+                served[label].append(service_slice(engine, piece))
+        raw_all = [t for timings in raw for t in timings.completions]
+        raw_ms = statistics.fmean(raw_all) * 1000
+        print(f"raw SpiffWorkflow + JSON round trip per task: {raw_ms:.2f} ms per completion "
+              f"(p50 {statistics.median(raw_all) * 1000:.2f} ms, {len(raw_all)} completions)")
+        for label, slices in served.items():
+            times = [t for timings in slices for t in timings.completions]
+            ratios = [s.mean_ms() / r.mean_ms() for s, r in zip(slices, raw, strict=True)]
+            starts = [t for timings in slices for t in timings.starts]
+            low, median, high = statistics.quantiles(ratios, n=4)
+            print(f"service layer on {label:10}: {statistics.fmean(times) * 1000:.2f} ms per completion "
+                  f"(p50 {statistics.median(times) * 1000:.2f} ms, {len(times) / sum(times):.0f}/s); "
+                  f"{median:.2f}x raw (half the slices within {low:.2f}-{high:.2f}x; target: within 3x)")
+            whole = (sum(times) + sum(starts)) / len(times) * 1000
+            raw_whole = (sum(raw_all) + sum(t for timings in raw for t in timings.starts)) / len(raw_all) * 1000
+            print(f"  {'':25} instance start {statistics.median(starts) * 1000:.2f} ms (p50); with each "
+                  f"instance's start spread over its {STEPS} completions: {whole / raw_whole:.2f}x raw")
 
 
 if __name__ == "__main__":
