@@ -109,7 +109,8 @@ def _check(write: Write, rowcount: int) -> None:
 
 def _send_one_by_one(connection: Connection, writes: list[Write], then_read: Select[Any] | None) -> Any:
     for write in writes:
-        _check(write, connection.execute(write.statement, write.params).rowcount)
+        empty = write.many and not write.params  # a write of no rows sends nothing
+        _check(write, 0 if empty else connection.execute(write.statement, write.params).rowcount)
     return connection.execute(then_read).first() if then_read is not None else None
 
 
@@ -180,34 +181,42 @@ class _Batch:
         self.cursor = ClientCursor(self.driver)
         self.statements: list[str] = []  # literal SQL, sent
         self.templates: list[str] = []  # the same with placeholders, for error messages (no values in logs)
-        if begin_pending(self.driver):  # the transaction begins at its first write (engine/db.py)
-            self._add("BEGIN", None)
 
     def send(self, writes: list[Write], then_read: Select[Any] | None, *, commit: bool) -> Any:
         """Run `writes`, then `then_read`, then COMMIT if asked and no row count is left to check; one wait."""
+        if begin_pending(self.driver):  # the transaction begins at its first write (engine/db.py)
+            self._add("BEGIN", None)
+        first_write = len(self.statements)
         counted = [(write, self._add_write(write)) for write in writes]
         read = None
         if then_read is not None:
             read = _compiled(then_read, (), self.dialect)
             self._add(read.sql, read.bind({}))
+        read_at = len(self.statements) - 1
+        if len(self.statements) == first_write:
+            return None  # writes without rows: nothing to send, no transaction to begin
         if commit and all(write.expect_rows is None for write in writes):
             self._add("COMMIT", None)
+        fetched = None
         try:
             self.cursor.execute(";\n".join(self.statements))
-            rowcounts = [self.cursor.rowcount]
-            while self.cursor.nextset():
+            rowcounts = []
+            while True:
+                if read is not None and len(rowcounts) == read_at:
+                    fetched = self.cursor.fetchone()
                 rowcounts.append(self.cursor.rowcount)
-            fetched = self.cursor.fetchone() if read is not None else None
+                if not self.cursor.nextset():
+                    break
         except self.dialect.loaded_dbapi.Error as error:
             raise DBAPIError.instance(";\n".join(self.templates), {}, error, self.dialect.loaded_dbapi.Error,
                                       dialect=self.dialect) from error
         if len(rowcounts) != len(self.statements):
             raise RuntimeError(f"PostgreSQL answered {len(rowcounts)} of {len(self.statements)} statements")
-        position = 1 if self.templates[0] == "BEGIN" else 0
+        position = first_write
         for write, statements in counted:
             _check(write, sum(rowcounts[position:position + statements]))
             position += statements
-        if read is None or fetched is None:
+        if fetched is None:
             return None
         return tuple(process(value) if process else value
                      for process, value in zip(read.result_processors, fetched, strict=True))

@@ -74,6 +74,20 @@ def test_values_that_look_like_sql_are_stored_exactly(mini):
         assert uow.session.execute(select(func.count()).select_from(TaskRecord)).scalar_one() >= 1
 
 
+def test_a_write_of_no_rows_sends_nothing_and_the_rest_commits(mini):
+    instance_id, task_id = _started(mini)
+    with mini.new_uow() as uow:
+        uow.write(insert(TASKS), [])
+        assert uow.writes.send() is None  # nothing to send: no statement, no transaction begun
+        uow.write(insert(TASKS), [])
+        uow.write(SET_ASSIGNEE, {"b_id": task_id, "b_assignee": "ravi"})
+        uow.audit.append("task_claimed", instance_id, "ravi")
+        uow.commit()
+    with mini.new_uow(readonly=True) as uow:
+        assert uow.session.get(TaskRecord, task_id).assignee == "ravi"
+    assert services.verify_audit(mini).ok
+
+
 def test_an_unexpected_row_count_fails_the_commit_and_nothing_is_written(mini):
     instance_id, task_id = _started(mini)
     before = _snapshot(mini, instance_id)
