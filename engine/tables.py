@@ -157,7 +157,10 @@ class TaskRecord(Base):
               sqlite_where=text("status = 'open'"))
         for column in ("instance_id", "due_at", "assignee")) + (
         Index("ix_tasks_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL"),
-              sqlite_where=text("due_at IS NOT NULL")),)  # the yearly reports' SLA breaches
+              sqlite_where=text("due_at IS NOT NULL")),  # the yearly reports' SLA breaches
+        # Task lists in their order (services/tasks.py list_tasks): a page is read from the front (0011).
+        Index("ix_tasks_open_queue", text("(due_at IS NULL)"), "due_at", "created_at",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
