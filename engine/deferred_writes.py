@@ -7,8 +7,8 @@ can be chained: one round trip, and one wake-up of the server process. SQLite, i
 time.
 
 Values are bound on the client by psycopg (`ClientCursor.mogrify`, its documented client-side binding); a
-psycopg pipeline would bind on the server, but it flushes and polls the socket once per statement, which
-measured 70 µs of client CPU per statement against 10 µs here (bench/complete_task.py).
+psycopg pipeline would bind on the server, but it flushes and polls the socket once per statement: ten UPDATEs
+took 70 µs of client CPU per statement in a pipeline and 10 µs sent this way (and 1.1 ms against 0.43 ms wall).
 
 Pending writes are sent, in the order they were added, before anything else the session executes (a query,
 an ORM flush), so code that reads after writing sees its writes. A write may expect a row count (an optimistic
