@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from complete_task import _postgres_database  # noqa: E402
+from harness import DEFAULT_POSTGRES, postgres_database  # noqa: E402
 from linear_process import write_linear_process  # noqa: E402
 
 from engine import services  # noqa: E402
@@ -101,17 +101,14 @@ def main() -> None:
     """Run on SQLite and PostgreSQL."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         processes, forms = write_linear_process(Path(tmp), STEPS)
         measure("SQLite", f"sqlite:///{tmp}/audit.db", processes, forms, args.events)
         if args.postgres:
-            url, drop = _postgres_database(args.postgres)
-            try:
+            with postgres_database(args.postgres) as url:
                 measure("PostgreSQL", url, processes, forms, args.events)
-            finally:
-                drop()
 
 
 if __name__ == "__main__":

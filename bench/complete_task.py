@@ -17,26 +17,21 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness import DEFAULT_POSTGRES, postgres_database, prepared_engine  # noqa: E402
 from linear_process import write_linear_process  # noqa: E402
 
 from engine import runtime, serializer, services  # noqa: E402
-from engine.bootstrap import bootstrap  # noqa: E402
 from engine.bpmn_parser import ModelerParser  # noqa: E402
-from engine.catalog import load_catalog  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
 from engine.model import Actor  # noqa: E402
 from engine.scripting import ScriptEngine  # noqa: E402
 
@@ -91,34 +86,12 @@ def service_slice(engine: Any, seconds: float) -> Timings:
     return timings
 
 
-def deployed_engine(database_url: str, processes: Path, forms: Path) -> Any:
-    """A migrated database with the bench process deployed, and its engine."""
-    settings = Settings(database_url=database_url, processes_dir=processes, forms_dir=forms)
-    upgrade(database_url)
-    engine = bootstrap(settings)
-    services.deploy(engine, load_catalog(processes, forms, settings.roles), Actor("admin", frozenset({"admin"})))
-    return engine
-
-
-def _postgres_database(url: str) -> tuple[str, callable]:
-    name = f"cf_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return f"{url.rsplit('/', 1)[0]}/{name}", drop
-
-
 def main() -> None:
     """Run every measurement and print one table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time for each of the three")
     parser.add_argument("--rounds", type=int, default=20, help="slices each is measured in, alternating")
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres",
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
                         help="server to create a throwaway database on ('' to skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as cleanup:
@@ -126,11 +99,10 @@ def main() -> None:
         bpmn = ModelerParser()
         bpmn.add_bpmn_files([str(processes / "linear.bpmn")])
         spec, script_engine = bpmn.get_spec("linear"), ScriptEngine()
-        engines = {"SQLite": deployed_engine(f"sqlite:///{tmp}/bench.db", processes, forms)}
+        engines = {"SQLite": prepared_engine(f"sqlite:///{tmp}/bench.db", processes, forms)}
         if args.postgres:
-            url, drop = _postgres_database(args.postgres)
-            cleanup.callback(drop)
-            engines["PostgreSQL"] = deployed_engine(url, processes, forms)
+            engines["PostgreSQL"] = prepared_engine(cleanup.enter_context(postgres_database(args.postgres)),
+                                                    processes, forms)
         for engine in engines.values():
             cleanup.callback(engine.db.dispose)
             service_slice(engine, 0.5)  # warm up: caches, pooled connections, prepared specs
