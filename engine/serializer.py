@@ -119,14 +119,13 @@ class StateWorkflowConverter(BpmnWorkflowConverter):
 
 
 _STOCK_CONFIG = {**CAMUNDA_CONFIG, CamundaServiceTask: CamundaServiceTaskConverter}
-_REGISTRY = BpmnWorkflowSerializer.configure(
-    {**_STOCK_CONFIG, BpmnWorkflow: StateWorkflowConverter, SpiffTask: StateTaskConverter})
+_STATE_CONFIG = {**_STOCK_CONFIG, BpmnWorkflow: StateWorkflowConverter, SpiffTask: StateTaskConverter}
+_REGISTRY = BpmnWorkflowSerializer.configure(_STATE_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 # `dumps` runs the registry in SpiffWorkflow's encoder mode (what its `serialize_json` switches on for the call):
 # plain values are left to the JSON encoder instead of being copied first. The mode is a flag on the registry,
 # so it gets its own registry: flipping a shared one would change what `_REGISTRY` returns to another thread.
-_ENCODING_REGISTRY = BpmnWorkflowSerializer.configure(
-    {**_STOCK_CONFIG, BpmnWorkflow: StateWorkflowConverter, SpiffTask: StateTaskConverter})
+_ENCODING_REGISTRY = BpmnWorkflowSerializer.configure(_STATE_CONFIG)
 _ENCODING_REGISTRY._encoder_mode = True
 _ENCODER = BpmnWorkflowSerializer(_ENCODING_REGISTRY)._encoder_cls
 # SpiffWorkflow as it comes, for the benchmark's baseline (`raw_round_trip`).
