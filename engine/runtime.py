@@ -212,7 +212,9 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The instance's variables: the final data when finished, otherwise merged from the open branches."""
-    return _data_now(workflow, all_tasks(workflow))
+    if workflow.is_completed():
+        return dict(workflow.data)  # no tree walk for a finished instance
+    return _merged_data(workflow, all_tasks(workflow))
 
 
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
