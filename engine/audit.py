@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
@@ -182,6 +182,11 @@ _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_PAYLOADS = insert(_PAYLOADS)
 _INSERT_HEAD = insert(_HEAD)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+# PostgreSQL chains on the server (migration 0012): the head is locked only until the COMMIT in the same message.
+_APPEND_EVENTS = text("SELECT campusflow_append_events(CAST(:instance_ids AS bigint[]), CAST(:ats AS timestamptz[]), "
+                      "CAST(:actors AS text[]), CAST(:roles AS text[]), CAST(:types AS text[]), "
+                      "CAST(:element_ids AS text[]), CAST(:details AS text[]), CAST(:salts AS text[]), "
+                      "CAST(:bodies AS text[]))")
 
 
 @dataclass
@@ -208,35 +213,62 @@ class AuditLog:
         """Record one event (written at commit, in the same transaction as the state change)."""
         self.pending.append(PendingEvent(str(type_), instance_id, actor, role, element_id, details))
 
-    def write_to(self, writes: DeferredWrites) -> int:
-        """Lock the chain head (after the writes before it), chain the pending events onto it and add their rows
-        to `writes`, to be sent with the commit; returns the last seq (0 when there was nothing to write)."""
+    def write_to(self, writes: DeferredWrites) -> None:
+        """Chain the pending events onto the head, as writes sent with the commit.
+
+        PostgreSQL: one call of `campusflow_append_events`, which locks the head, hashes and inserts the events
+        as `event_hash` defines (migration 0012). SQLite: the head is locked (read after the writes before it) and
+        the events are hashed here.
+        """
         if not self.pending:
-            return 0
-        head = writes.send(then_read=_LOCK_HEAD)
-        seq, prev = head if head is not None else (0, GENESIS_HASH)
-        rows, payloads = [], []
-        for event in self.pending:
-            seq += 1
-            stored, payload = split_details(event.details)
-            if payload is not None:
-                payloads.append({**payload, "seq": seq, "instance_id": event.instance_id})
-            details = canonical_json(stored)
-            digest = event_hash(seq, event.at, event.instance_id, event.actor, event.role, event.type,
-                                event.element_id, details, prev)
-            rows.append({"seq": seq, "instance_id": event.instance_id, "at": event.at, "actor": event.actor,
-                         "role": event.role, "type": event.type, "element_id": event.element_id,
-                         "details": details, "prev_hash": prev, "hash": digest})
-            prev = digest
-        writes.add(_INSERT_EVENTS, rows)
-        if payloads:
-            writes.add(_INSERT_PAYLOADS, payloads)
-        if head is None:
-            writes.add(_INSERT_HEAD, {"id": 1, "seq": seq, "hash": prev})
+            return
+        if any(event.at.tzinfo is None for event in self.pending):
+            raise ValueError("naive datetime given as an audit event's time")
+        if writes.on_postgresql:
+            writes.add(_APPEND_EVENTS, _event_arrays(self.pending))
         else:
-            writes.add(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})  # locked above: it cannot miss
+            _chain_here(self.pending, writes)
         self.pending.clear()
-        return seq
+
+
+def _event_arrays(events: list[PendingEvent]) -> dict[str, list[Any]]:
+    """The arguments of campusflow_append_events: one array per field, an element per event."""
+    arrays: dict[str, list[Any]] = {key: [] for key in ("instance_ids", "ats", "actors", "roles", "types",
+                                                         "element_ids", "details", "salts", "bodies")}
+    for event in events:
+        stored, payload = split_details(event.details)
+        for key, value in (("instance_ids", event.instance_id), ("ats", event.at), ("actors", event.actor),
+                           ("roles", event.role), ("types", event.type), ("element_ids", event.element_id),
+                           ("details", canonical_json(stored)), ("salts", payload and payload["salt"]),
+                           ("bodies", payload and payload["body"])):
+            arrays[key].append(value)
+    return arrays
+
+
+def _chain_here(events: list[PendingEvent], writes: DeferredWrites) -> None:
+    """Lock the head (after the writes before it), chain `events` onto it and add their rows to `writes`."""
+    head = writes.send(then_read=_LOCK_HEAD)
+    seq, prev = head if head is not None else (0, GENESIS_HASH)
+    rows, payloads = [], []
+    for event in events:
+        seq += 1
+        stored, payload = split_details(event.details)
+        if payload is not None:
+            payloads.append({**payload, "seq": seq, "instance_id": event.instance_id})
+        details = canonical_json(stored)
+        digest = event_hash(seq, event.at, event.instance_id, event.actor, event.role, event.type,
+                            event.element_id, details, prev)
+        rows.append({"seq": seq, "instance_id": event.instance_id, "at": event.at, "actor": event.actor,
+                     "role": event.role, "type": event.type, "element_id": event.element_id,
+                     "details": details, "prev_hash": prev, "hash": digest})
+        prev = digest
+    writes.add(_INSERT_EVENTS, rows)
+    if payloads:
+        writes.add(_INSERT_PAYLOADS, payloads)
+    if head is None:
+        writes.add(_INSERT_HEAD, {"id": 1, "seq": seq, "hash": prev})
+    else:
+        writes.add(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})  # locked above: it cannot miss
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 A task completion updates the instance, closes and opens task rows and appends audit events: about ten
 statements. Sent one at a time, each waits a network round trip and its driver overhead. Deferred, they go to
-PostgreSQL as one multi-statement query, together with the audit head lock that must be read before the events
-can be chained: one round trip, and one wake-up of the server process. SQLite, in-process, runs them one at a
-time.
+PostgreSQL as one multi-statement query; at commit the audit events (chained by the server, engine/audit.py) and
+the COMMIT join them: one round trip after the reads, and one wake-up of the server process. SQLite, in-process,
+runs them one at a time.
 
 Values are bound on the client by psycopg (`ClientCursor.mogrify`, its documented client-side binding); a
 psycopg pipeline would bind on the server, but it flushes and polls the socket once per statement: ten UPDATEs
@@ -12,7 +12,9 @@ took 70 µs of client CPU per statement in a pipeline and 10 µs sent this way (
 
 Pending writes are sent, in the order they were added, before anything else the session executes (a query,
 an ORM flush), so code that reads after writing sees its writes. A write may expect a row count (an optimistic
-version check): a different count raises ConcurrentChangeError, before the transaction commits.
+version check): a different count raises ConcurrentChangeError and the transaction does not commit. On
+PostgreSQL the server checks it (`campusflow_expect_rows`, migration 0012), so the COMMIT can follow in the same
+message: a failed check stops the message before it.
 
 Imports SQLAlchemy; psycopg only for its client-side binding, on the connection SQLAlchemy holds.
 """
@@ -36,7 +38,10 @@ Params = dict[str, Any]
 
 @dataclass(frozen=True)
 class Write:
-    """One statement with one parameter set, or many (executemany); `expect_rows` checks the count it changed."""
+    """One statement with one parameter set, or many (executemany).
+
+    `expect_rows`: the number of rows the statement must change with each parameter set.
+    """
 
     statement: Executable
     params: Params | Sequence[Params]
@@ -57,7 +62,11 @@ class DeferredWrites:
 
     def add(self, statement: Executable, params: Params | Sequence[Params], *, expect_rows: int | None = None,
             conflict: str | None = None) -> None:
-        """Hold back one write until the session next executes anything (or `send` is called)."""
+        """Hold back one write until the session next executes anything (or `send` is called).
+
+        `expect_rows`: the row count each parameter set must change, or the commit fails with
+        ConcurrentChangeError(`conflict`).
+        """
         self.pending.append(Write(statement, params, expect_rows, conflict or Write.conflict))
 
     def send(self, then_read: Select[Any] | None = None, *, commit: bool = False) -> Any:
@@ -65,9 +74,8 @@ class DeferredWrites:
 
         PostgreSQL: one message, one round trip. Raises ConcurrentChangeError when a write's row count differs
         from what it expected; database errors come as SQLAlchemy's DBAPIError subclasses, as from execute.
-        `commit`: the caller commits next; on PostgreSQL the COMMIT joins the message unless a write in it has a
-        row count to check (a check must come before the commit), and the session's own commit then finds
-        nothing left to do.
+        `commit`: the caller commits next; on PostgreSQL the COMMIT joins the message (after the checks), and the
+        session's own commit then finds nothing left to do.
         """
         writes, self.pending = self.pending, []
         if not writes and then_read is None:
@@ -76,6 +84,11 @@ class DeferredWrites:
         if not _is_psycopg(connection):
             return _send_one_by_one(connection, writes, then_read)
         return _Batch(connection).send(writes, then_read, commit=commit)
+
+    @property
+    def on_postgresql(self) -> bool:
+        """True when the writes go to PostgreSQL as one message (where migration 0012's functions exist)."""
+        return _is_psycopg(self.session.get_bind())
 
     def discard(self) -> None:
         """Forget the pending writes (the unit of work rolls back)."""
@@ -102,15 +115,15 @@ def writes_of(session: Session) -> DeferredWrites:
     return writes
 
 
-def _check(write: Write, rowcount: int) -> None:
-    if write.expect_rows is not None and rowcount != write.expect_rows:
-        raise ConcurrentChangeError(write.conflict)
-
-
 def _send_one_by_one(connection: Connection, writes: list[Write], then_read: Select[Any] | None) -> Any:
     for write in writes:
-        empty = write.many and not write.params  # a write of no rows sends nothing
-        _check(write, 0 if empty else connection.execute(write.statement, write.params).rowcount)
+        if write.expect_rows is None:
+            if not write.many or write.params:  # a write of no rows sends nothing
+                connection.execute(write.statement, write.params)
+            continue
+        for params in (write.params,) if not write.many else write.params:
+            if connection.execute(write.statement, params).rowcount != write.expect_rows:
+                raise ConcurrentChangeError(write.conflict)
     return connection.execute(then_read).first() if then_read is not None else None
 
 
@@ -170,7 +183,8 @@ def _is_psycopg(bind: Connection | Engine) -> bool:
 class _Batch:
     """Statements sent to PostgreSQL as one simple query, their values bound by psycopg on the client.
 
-    The server runs them in order and stops at the first error; each statement's row count comes back.
+    The server runs them in order and stops at the first error, which leaves the COMMIT after it unsent. A write
+    that expects a row count runs inside a statement that checks it (`campusflow_expect_rows`, migration 0012).
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -183,11 +197,12 @@ class _Batch:
         self.templates: list[str] = []  # the same with placeholders, for error messages (no values in logs)
 
     def send(self, writes: list[Write], then_read: Select[Any] | None, *, commit: bool) -> Any:
-        """Run `writes`, then `then_read`, then COMMIT if asked and no row count is left to check; one wait."""
+        """Run `writes`, then `then_read`, then COMMIT if asked; one wait."""
         if begin_pending(self.driver):  # the transaction begins at its first write (engine/db.py)
             self._add("BEGIN", None)
         first_write = len(self.statements)
-        counted = [(write, self._add_write(write)) for write in writes]
+        for number, write in enumerate(writes):
+            self._add_write(write, number)
         read = None
         if then_read is not None:
             read = _compiled(then_read, (), self.dialect)
@@ -195,51 +210,65 @@ class _Batch:
         read_at = len(self.statements) - 1
         if len(self.statements) == first_write:
             return None  # writes without rows: nothing to send, no transaction to begin
-        if commit and all(write.expect_rows is None for write in writes):
+        if commit:
             self._add("COMMIT", None)
-        fetched = None
+        fetched, answered = None, 0
         try:
             self.cursor.execute(";\n".join(self.statements))
-            rowcounts = []
             while True:
-                if read is not None and len(rowcounts) == read_at:
+                if read is not None and answered == read_at:
                     fetched = self.cursor.fetchone()
-                rowcounts.append(self.cursor.rowcount)
+                answered += 1
                 if not self.cursor.nextset():
                     break
         except self.dialect.loaded_dbapi.Error as error:
+            if getattr(error, "sqlstate", None) == _ROW_COUNT_DIFFERS:
+                raise ConcurrentChangeError(writes[_write_number(error)].conflict) from error
             raise DBAPIError.instance(";\n".join(self.templates), {}, error, self.dialect.loaded_dbapi.Error,
                                       dialect=self.dialect) from error
-        if len(rowcounts) != len(self.statements):
-            raise RuntimeError(f"PostgreSQL answered {len(rowcounts)} of {len(self.statements)} statements")
-        position = first_write
-        for write, statements in counted:
-            _check(write, sum(rowcounts[position:position + statements]))
-            position += statements
+        if answered != len(self.statements):
+            raise RuntimeError(f"PostgreSQL answered {answered} of {len(self.statements)} statements")
         if fetched is None:
             return None
         return tuple(process(value) if process else value
                      for process, value in zip(read.result_processors, fetched, strict=True))
 
-    def _add_write(self, write: Write) -> int:
-        """Add one write's statements (several for a long multi-row INSERT); returns how many."""
+    def _add_write(self, write: Write, number: int) -> None:
+        """Add one write's statements: several for a long multi-row INSERT, one per parameter set otherwise."""
         rows = write.params if write.many else (write.params,)
         if not rows:
-            return 0
+            return
         keys = tuple(rows[0])
         if len(rows) > 1 and isinstance(write.statement, Insert):
             # One INSERT with a VALUES list per chunk, as SQLAlchemy's own executemany does.
-            chunks = [rows[start:start + _VALUES_PER_INSERT] for start in range(0, len(rows), _VALUES_PER_INSERT)]
-            for chunk in chunks:
+            for start in range(0, len(rows), _VALUES_PER_INSERT):
+                chunk = rows[start:start + _VALUES_PER_INSERT]
                 compiled = _compiled(write.statement, keys, self.dialect, rows=len(chunk))
-                self._add(compiled.sql, compiled.bind(
-                    {f"{key}__{number}": row[key] for number, row in enumerate(chunk) for key in keys}))
-            return len(chunks)
+                self._add(_checked(compiled.sql, write, number, len(chunk)), compiled.bind(
+                    {f"{key}__{row}": values[key] for row, values in enumerate(chunk) for key in keys}))
+            return
         compiled = _compiled(write.statement, keys, self.dialect)
+        sql = _checked(compiled.sql, write, number, 1)
         for row in rows:
-            self._add(compiled.sql, compiled.bind(row))
-        return len(rows)
+            self._add(sql, compiled.bind(row))
 
     def _add(self, sql: str, params: Params | None) -> None:
         self.templates.append(sql)
         self.statements.append(self.cursor.mogrify(sql, params) if params is not None else sql)
+
+
+_ROW_COUNT_DIFFERS = "CF409"  # raised by campusflow_expect_rows (migration 0012)
+
+
+def _checked(sql: str, write: Write, number: int, parameter_sets: int) -> str:
+    """`sql` as is, or wrapped so that the server raises CF409 when it changes another number of rows."""
+    if write.expect_rows is None:
+        return sql
+    expected = write.expect_rows * parameter_sets
+    return (f"WITH changed AS ({sql} RETURNING 1) "
+            f"SELECT campusflow_expect_rows(count(*), {expected}, {number}) FROM changed")
+
+
+def _write_number(error: Any) -> int:
+    """The number of the write whose check failed, from campusflow_expect_rows' message."""
+    return int(error.diag.message_primary.split()[1])

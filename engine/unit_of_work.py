@@ -53,9 +53,8 @@ class UnitOfWork:
     def commit(self) -> None:
         """Flush state, chain the audit events onto the head, and commit in one transaction.
 
-        Deferred writes, the ORM flush, the head lock and the audit rows go in that order; on PostgreSQL that
-        is two messages (engine/deferred_writes.py): the writes with the head lock, then the audit rows with
-        the COMMIT.
+        Deferred writes, the ORM flush and the audit rows go in that order; on PostgreSQL the writes, the audit
+        rows (chained by the server) and the COMMIT are one message (engine/deferred_writes.py).
         """
         try:
             self.session.flush()

@@ -145,7 +145,7 @@ def _close_tasks(uow: UnitOfWork, workflow: BpmnWorkflow, rows: list[TaskRecord]
         completed_by = _completed_by(workflow, row.id)
         params.append({"b_id": row.id, "b_status": "completed" if completed_by else "cancelled", "b_closed_at": now,
                        "b_completed_by": completed_by})
-    uow.write(_CLOSE_TASK, params[0] if len(params) == 1 else params, expect_rows=len(rows),
+    uow.write(_CLOSE_TASK, params[0] if len(params) == 1 else params, expect_rows=1,
               conflict="a task of this instance was closed at the same time; reload and retry")
     uow.write(_DROP_CANDIDATES, [{"b_id": row.id} for row in rows])
     for row, values in zip(rows, params, strict=True):
