@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import DEFAULT_POSTGRES, postgres_database, prepared_engine  # noqa: E402
+from harness import DEFAULT_POSTGRES, analyze, postgres_database, prepared_engine  # noqa: E402
 from linear_process import write_linear_process  # noqa: E402
 
 from engine import runtime, serializer, services  # noqa: E402
@@ -106,6 +106,7 @@ def main() -> None:
         for engine in engines.values():
             cleanup.callback(engine.db.dispose)
             service_slice(engine, 0.5)  # warm up: caches, pooled connections, prepared specs
+            analyze(engine)  # statistics, as a database in service has them
         raw_slice(spec, script_engine, 0.5)
         piece = args.seconds / args.rounds
         raw: list[Timings] = []

@@ -54,6 +54,19 @@ def prepared_engine(url: str, processes: Path, forms: Path) -> WorkflowEngine:
     return engine
 
 
+def analyze(engine: WorkflowEngine) -> None:
+    """Give PostgreSQL's planner statistics, as autovacuum does within a minute of a database's first writes.
+
+    A throwaway database measured seconds after its creation has none: PostgreSQL then guesses, and took a task
+    row by its primary key through a partial index of every open task (0.4 ms instead of 0.01 ms at 300 open).
+    """
+    if engine.db.dialect.name != "postgresql":
+        return
+    with engine.db.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()  # an uncommitted ANALYZE is rolled back
+
+
 def free_port() -> int:
     """A TCP port nobody listens on."""
     with socket.socket() as sock:

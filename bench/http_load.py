@@ -325,6 +325,7 @@ def main() -> None:
             print(f"HTTP load: gunicorn 2 workers ({workers}), PostgreSQL; clients: asyncio coroutines in one "
                   "process, one connection each (kept alive if the server allows)")
             asyncio.run(run_phase(server.base, tokens[:args.clients], 3.0, None))  # warm-up, not reported
+            db.execute("ANALYZE")  # statistics, as a database in service has them (harness.analyze)
             phases = [(f"(a) capacity, closed loop, {ANCHOR_CLIENTS} clients:", tokens[:ANCHOR_CLIENTS], None),
                       (f"(a) capacity, closed loop, {args.clients} clients:", tokens[:args.clients], None),
                       (f"(b) latency at the target load, open loop: {args.clients} clients offering "

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from harness import DEFAULT_POSTGRES, ROOT, postgres_database, prepared_engine
+from harness import DEFAULT_POSTGRES, ROOT, analyze, postgres_database, prepared_engine
 from linear_process import write_timer_process
 from sqlalchemy import func, insert, select, text
 
@@ -49,6 +49,7 @@ def main() -> None:
         processes, forms = write_timer_process(Path(tmp))
         engine = prepared_engine(url, processes, forms)
         seed(engine, args.timers)
+        analyze(engine)  # statistics, as a database in service has them
         env = {**os.environ, "CAMPUSFLOW_DATABASE_URL": url}
         began = time.perf_counter()
         workers = [subprocess.Popen([sys.executable, "-c", "from web.cli import main; main()", "worker", "--once"],
