@@ -5,7 +5,8 @@ sent them with the COMMIT: two round trips after the read, the second holding th
 computed. One round trip costs about 0.35 ms here, a tenth of a completion. With these functions the writes, the
 events and the COMMIT go in one message:
 
-- `campusflow_append_events(...)` appends a unit of work's events to the chain: it locks the head, hashes each
+- `campusflow_append_events(events)` appends a unit of work's events (a JSON array, one object per event, fields
+  named as audit_events' columns plus the payload's salt and body) to the chain: it locks the head, hashes each
   event exactly as engine/audit_scan.py `text_hash` defines it (the verifier's own definition; every test run on
   PostgreSQL verifies the chain it wrote), inserts the events and their payloads, and moves the head. The head
   stays locked only until the COMMIT that follows in the same message.
@@ -35,15 +36,14 @@ def _field(value: str) -> str:
     return f"char_length(coalesce({value}, '')) || chr(31) || coalesce({value}, '')"
 
 
-_HASHED_FIELDS = ("head_seq::text", "at_text", "instance_ids[i]::text", "actors[i]", "roles[i]", "types[i]",
-                  "element_ids[i]", "details[i]", "prev")
+_HASHED_FIELDS = ("head_seq::text", "at_text", "event.instance_id::text", "event.actor", "event.role", "event.type",
+                  "event.element_id", "event.details", "prev")
 
 _APPEND = f"""
-CREATE FUNCTION campusflow_append_events(
-    instance_ids bigint[], ats timestamptz[], actors text[], roles text[], types text[], element_ids text[],
-    details text[], salts text[], bodies text[]) RETURNS bigint
+CREATE FUNCTION campusflow_append_events(events json) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
+    event record;
     head_seq bigint;
     prev text;
     at_utc timestamp;
@@ -56,19 +56,22 @@ BEGIN
         prev := repeat('0', 64);
         INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, prev);
     END IF;
-    FOR i IN 1 .. coalesce(array_length(types, 1), 0) LOOP
+    FOR event IN SELECT * FROM ROWS FROM (json_to_recordset(events) AS (
+            instance_id bigint, at timestamptz, actor text, role text, type text, element_id text, details text,
+            salt text, body text)) WITH ORDINALITY AS e ORDER BY e.ordinality LOOP
         head_seq := head_seq + 1;
-        at_utc := ats[i] AT TIME ZONE 'UTC';
+        at_utc := event.at AT TIME ZONE 'UTC';
         at_text := to_char(at_utc, 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00';  -- as the verifier reads it
         digest := sha256(convert_to({" || chr(30) || ".join(_field(value) for value in _HASHED_FIELDS)}, 'UTF8'));
         INSERT INTO audit_events (seq, instance_id, at, actor, role, type, element_id, details, prev_hash, hash)
-        VALUES (head_seq, instance_ids[i], at_utc, actors[i], roles[i], types[i], element_ids[i], details[i],
+        VALUES (head_seq, event.instance_id, at_utc, event.actor, event.role, event.type, event.element_id,
+                event.details,
                 -- as tables.HexBytes stores it: a head hash that is not hex (tampered) as its UTF-8 bytes
                 CASE WHEN prev ~ '^[0-9a-f]{{64}}$' THEN decode(prev, 'hex') ELSE convert_to(prev, 'UTF8') END,
                 digest);
-        IF bodies[i] IS NOT NULL THEN
+        IF event.body IS NOT NULL THEN
             INSERT INTO audit_payloads (seq, instance_id, salt, body)
-            VALUES (head_seq, instance_ids[i], decode(salts[i], 'hex'), bodies[i]);
+            VALUES (head_seq, event.instance_id, decode(event.salt, 'hex'), event.body);
         END IF;
         prev := encode(digest, 'hex');
     END LOOP;
@@ -102,5 +105,4 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP FUNCTION campusflow_expect_rows(bigint, bigint, int)")
-    op.execute("DROP FUNCTION campusflow_append_events(bigint[], timestamptz[], text[], text[], text[], text[], "
-               "text[], text[], text[])")
+    op.execute("DROP FUNCTION campusflow_append_events(json)")
