@@ -81,14 +81,14 @@ class DeferredWrites:
         if not writes and then_read is None:
             return None
         connection = self.session.connection()
-        if not _is_psycopg(connection):
+        if not is_psycopg(connection):
             return _send_one_by_one(connection, writes, then_read)
         return _Batch(connection).send(writes, then_read, commit=commit)
 
     @property
     def on_postgresql(self) -> bool:
         """True when the writes go to PostgreSQL as one message (where migration 0012's functions exist)."""
-        return _is_psycopg(self.session.get_bind())
+        return is_psycopg(self.session.get_bind())
 
     def discard(self) -> None:
         """Forget the pending writes (the unit of work rolls back)."""
@@ -128,7 +128,7 @@ def _send_one_by_one(connection: Connection, writes: list[Write], then_read: Sel
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class DriverStatement:
     """A statement as psycopg takes it: SQL text, literal defaults, and SQLAlchemy's value conversions."""
 
     sql: str
@@ -143,13 +143,15 @@ class _Compiled:
         return values
 
 
-_COMPILED: dict[tuple[int, tuple[str, ...], int], tuple[Executable, _Compiled]] = {}
+_COMPILED: dict[tuple[int, tuple[str, ...], int], tuple[Executable, DriverStatement]] = {}
 _COMPILED_LIMIT = 1000
 _VALUES_PER_INSERT = 100  # rows per multi-row INSERT: bounds the compiled variants to 100 per statement
 
 
-def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any, *, rows: int = 0) -> _Compiled:
-    """Compile once per statement and set of parameter names (an INSERT's columns follow its parameters).
+def compiled_for_driver(statement: Executable, keys: tuple[str, ...], dialect: Any, *,
+                        rows: int = 0) -> DriverStatement:
+    """The statement as the driver takes it, compiled once per statement and set of parameter names (an INSERT's
+    columns follow its parameters); also used by engine/direct_reads.py.
 
     `rows`: an INSERT of that many rows in one VALUES list, whose parameters are named `<key>__<row number>`.
     """
@@ -170,13 +172,15 @@ def _compiled(statement: Executable, keys: tuple[str, ...], dialect: Any, *, row
     defaults = {name: bind.value for name, bind in compiled.binds.items()
                 if bind.value is not None and not bind.callable}
     columns = statement.selected_columns if isinstance(statement, Select) else ()
-    result_processors = tuple(column.type.result_processor(dialect, None) for column in columns)
-    result = _Compiled(compiled.string, defaults, processors, result_processors)
+    # through the dialect's own type (psycopg hands JSON back decoded, for one)
+    result_processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    result = DriverStatement(compiled.string, defaults, processors, result_processors)
     _COMPILED[cache_key] = (original, result)  # holds the statement, so its id is never reused
     return result
 
 
-def _is_psycopg(bind: Connection | Engine) -> bool:
+def is_psycopg(bind: Connection | Engine) -> bool:
+    """True for PostgreSQL through psycopg, whose connection these modules drive directly."""
     return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
 
 
@@ -205,7 +209,7 @@ class _Batch:
             self._add_write(write, number)
         read = None
         if then_read is not None:
-            read = _compiled(then_read, (), self.dialect)
+            read = compiled_for_driver(then_read, (), self.dialect)
             self._add(read.sql, read.bind({}))
         read_at = len(self.statements) - 1
         if len(self.statements) == first_write:
@@ -243,11 +247,11 @@ class _Batch:
             # One INSERT with a VALUES list per chunk, as SQLAlchemy's own executemany does.
             for start in range(0, len(rows), _VALUES_PER_INSERT):
                 chunk = rows[start:start + _VALUES_PER_INSERT]
-                compiled = _compiled(write.statement, keys, self.dialect, rows=len(chunk))
+                compiled = compiled_for_driver(write.statement, keys, self.dialect, rows=len(chunk))
                 self._add(_checked(compiled.sql, write, number, len(chunk)), compiled.bind(
                     {f"{key}__{row}": values[key] for row, values in enumerate(chunk) for key in keys}))
             return
-        compiled = _compiled(write.statement, keys, self.dialect)
+        compiled = compiled_for_driver(write.statement, keys, self.dialect)
         sql = _checked(compiled.sql, write, number, 1)
         for row in rows:
             self._add(sql, compiled.bind(row))

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, or_, select, update
 
-from .. import access, runtime
+from .. import access, direct_reads, runtime
 from ..audit import AuditEventType
 from ..bootstrap import WorkflowEngine
 from ..errors import (
@@ -154,18 +154,26 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
         return _view(engine, uow, record, version, workflow, actor, open_rows, data=step.data)
 
 
-_TASK_INSTANCE = select(TaskRecord.instance_id).where(TaskRecord.id == bindparam("task_id")).scalar_subquery()
+_INSTANCES, _TASKS = InstanceRecord.__table__, TaskRecord.__table__
+_TASK_INSTANCE = select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
 _INSTANCE_WITH_OPEN_TASKS = (
-    select(InstanceRecord, TaskRecord)
-    .join(TaskRecord, (TaskRecord.instance_id == InstanceRecord.id) & (TaskRecord.status == "open"))
-    .where(InstanceRecord.id == _TASK_INSTANCE))
+    select(_INSTANCES, _TASKS)
+    .join(_TASKS, (_TASKS.c.instance_id == _INSTANCES.c.id) & (_TASKS.c.status == "open"))
+    .where(_INSTANCES.c.id == _TASK_INSTANCE))
+_INSTANCE_KEYS = tuple(column.key for column in _INSTANCES.columns)
+_TASK_KEYS = tuple(column.key for column in _TASKS.columns)
 
 
 def _instance_with_open_tasks(uow: UnitOfWork, task_id: str) -> tuple[InstanceRecord | None, list[TaskRecord]]:
     """The instance `task_id` belongs to and its open task rows, in one query (the task itself is among them
-    while it is open; a row per open task, usually one or two)."""
-    found = uow.session.execute(_INSTANCE_WITH_OPEN_TASKS, {"task_id": str(task_id)}).all()
-    return (found[0][0] if found else None), [row for _, row in found]
+    while it is open; a row per open task, usually one or two). Detached objects (engine/direct_reads.py)."""
+    found = direct_reads.read_rows(uow.session, _INSTANCE_WITH_OPEN_TASKS, {"task_id": str(task_id)})
+    if not found:
+        return None, []
+    split = len(_INSTANCE_KEYS)
+    record = direct_reads.detached(InstanceRecord, dict(zip(_INSTANCE_KEYS, found[0][:split], strict=True)))
+    return record, [direct_reads.detached(TaskRecord, dict(zip(_TASK_KEYS, row[split:], strict=True)))
+                    for row in found]
 
 
 def _no_form_data(data: Any) -> dict[str, Any]:

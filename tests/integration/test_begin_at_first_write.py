@@ -3,10 +3,11 @@ reads before it run outside a transaction, everything from it on commits or roll
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from mini_project import REQUESTER, REVIEWER
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from engine import services
 from engine.db import needs_transaction
@@ -22,23 +23,24 @@ def postgres(mini):
     return mini
 
 
-def _statuses(engine) -> list[tuple[str, TransactionStatus]]:
-    seen: list[tuple[str, TransactionStatus]] = []
-
-    @event.listens_for(engine.db, "after_cursor_execute")
-    def _status(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement.split()[0], conn.connection.driver_connection.info.transaction_status))
-
-    return seen
-
-
-def test_a_completion_reads_outside_a_transaction_and_commits_its_writes_together(postgres):
+def test_a_completion_reads_outside_a_transaction_and_commits_its_writes_together(postgres, monkeypatch):
     view = services.start_instance(postgres, "leave_request", {"days": 2}, REQUESTER)
     with postgres.new_uow(readonly=True) as uow:
         version = uow.session.get(InstanceRecord, view.id).lock_version
-    seen = _statuses(postgres)
+    seen: list[tuple[str, TransactionStatus, TransactionStatus]] = []
+    execute = psycopg.Cursor.execute
+
+    def observed(cursor, query, *args, **kwargs):  # the read and the writes go to psycopg directly
+        before = cursor.connection.info.transaction_status
+        result = execute(cursor, query, *args, **kwargs)
+        seen.append((str(query).split(";")[0].split()[0], before, cursor.connection.info.transaction_status))
+        return result
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", observed)
     services.complete_task(postgres, view.open_tasks[0].id, {"approved": True}, REVIEWER)
-    assert seen[0] == ("SELECT", TransactionStatus.IDLE)  # the pipelined writes are not SQLAlchemy executes
+    monkeypatch.undo()
+    assert seen == [("SELECT", TransactionStatus.IDLE, TransactionStatus.IDLE),  # no transaction for the read
+                    ("BEGIN", TransactionStatus.IDLE, TransactionStatus.IDLE)]  # BEGIN ... COMMIT in one message
     with postgres.new_uow(readonly=True) as uow:
         assert uow.session.get(InstanceRecord, view.id).lock_version == version + 1
     assert services.verify_audit(postgres).ok

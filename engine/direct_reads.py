@@ -1,0 +1,46 @@
+"""Reads on the hot path that skip the ORM's loading: SQLAlchemy compiles the statement and converts the values
+(its own bind and result processors), psycopg runs it, and the rows become detached ORM objects.
+
+A task completion starts with one read of the instance and its open tasks. As an ORM query in a new session it
+took 570 µs here, against 290 µs this way and 200 µs for a `SELECT 1` (bench notes in the commit). The objects
+it returns are detached, as every object is once its unit of work closes: their columns are loaded and unmodified,
+they are not in the session's identity map, and changes to them are never flushed (writes go through
+`UnitOfWork.write`).
+
+Imports SQLAlchemy; psycopg through the connection SQLAlchemy holds (engine/deferred_writes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql import Select
+
+from .deferred_writes import compiled_for_driver, is_psycopg, writes_of
+
+Record = TypeVar("Record")
+
+
+def read_rows(session: Session, statement: Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a plain SELECT (no locking clause), their values converted as `session.execute` would.
+
+    Pending deferred writes are sent first, so the read sees them.
+    """
+    writes_of(session).send()
+    connection = session.connection()
+    if not is_psycopg(connection):
+        return [tuple(row) for row in connection.execute(statement, dict(params))]
+    compiled = compiled_for_driver(statement, tuple(params), connection.dialect)
+    cursor = connection.connection.driver_connection.execute(compiled.sql, compiled.bind(dict(params)))
+    processors = compiled.result_processors
+    return [tuple(process(value) if process else value for process, value in zip(processors, row, strict=True))
+            for row in cursor.fetchall()]
+
+
+def detached(cls: type[Record], values: Mapping[str, Any]) -> Record:
+    """An ORM object of `cls` holding `values` (every column) as loaded and unmodified, in no session."""
+    record = cls(**values)
+    make_transient_to_detached(record)
+    return record
