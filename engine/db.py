@@ -18,7 +18,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if not url.startswith("sqlite"):
-        server = create_engine(url, pool_size=10, max_overflow=10)
+        # psycopg's automatic preparation off: it would deallocate engine/prepared.py's statements on ROLLBACK.
+        server = create_engine(url, pool_size=10, max_overflow=10, connect_args={"prepare_threshold": None})
         _ping_when_idle(server)
         return server
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

@@ -32,6 +32,7 @@ from sqlalchemy.sql import Executable, Select
 
 from .db import begin_pending
 from .errors import ConcurrentChangeError
+from .prepared import Message
 
 Params = dict[str, Any]
 
@@ -185,20 +186,19 @@ def is_psycopg(bind: Connection | Engine) -> bool:
 
 
 class _Batch:
-    """Statements sent to PostgreSQL as one simple query, their values bound by psycopg on the client.
+    """Statements sent to PostgreSQL as one simple query, prepared once per connection and run with their values
+    bound by psycopg on the client (engine/prepared.py).
 
     The server runs them in order and stops at the first error, which leaves the COMMIT after it unsent. A write
     that expects a row count runs inside a statement that checks it (`campusflow_expect_rows`, migration 0012).
     """
 
     def __init__(self, connection: Connection) -> None:
-        from psycopg import ClientCursor
-
         self.dialect = connection.dialect
         self.driver = connection.connection.driver_connection
-        self.cursor = ClientCursor(self.driver)
-        self.statements: list[str] = []  # literal SQL, sent
-        self.templates: list[str] = []  # the same with placeholders, for error messages (no values in logs)
+        self.message = Message(self.driver)
+        self.cursor = self.message.cursor
+        self.statements = self.message.statements  # one result each
 
     def send(self, writes: list[Write], then_read: Select[Any] | None, *, commit: bool) -> Any:
         """Run `writes`, then `then_read`, then COMMIT if asked; one wait."""
@@ -218,7 +218,7 @@ class _Batch:
             self._add("COMMIT", None)
         fetched, answered = None, 0
         try:
-            self.cursor.execute(";\n".join(self.statements))
+            self.message.send()
             while True:
                 if read is not None and answered == read_at:
                     fetched = self.cursor.fetchone()
@@ -228,8 +228,8 @@ class _Batch:
         except self.dialect.loaded_dbapi.Error as error:
             if getattr(error, "sqlstate", None) == _ROW_COUNT_DIFFERS:
                 raise ConcurrentChangeError(writes[_write_number(error)].conflict) from error
-            raise DBAPIError.instance(";\n".join(self.templates), {}, error, self.dialect.loaded_dbapi.Error,
-                                      dialect=self.dialect) from error
+            raise DBAPIError.instance(";\n".join(self.message.templates), {}, error,
+                                      self.dialect.loaded_dbapi.Error, dialect=self.dialect) from error
         if answered != len(self.statements):
             raise RuntimeError(f"PostgreSQL answered {answered} of {len(self.statements)} statements")
         if fetched is None:
@@ -257,8 +257,7 @@ class _Batch:
             self._add(sql, compiled.bind(row))
 
     def _add(self, sql: str, params: Params | None) -> None:
-        self.templates.append(sql)
-        self.statements.append(self.cursor.mogrify(sql, params) if params is not None else sql)
+        self.message.add(sql, params)
 
 
 _ROW_COUNT_DIFFERS = "CF409"  # raised by campusflow_expect_rows (migration 0012)

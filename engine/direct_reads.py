@@ -1,5 +1,6 @@
 """Reads on the hot path that skip the ORM's loading: SQLAlchemy compiles the statement and converts the values
-(its own bind and result processors), psycopg runs it, and the rows become detached ORM objects.
+(its own bind and result processors), psycopg runs it (prepared once per connection, engine/prepared.py), and the
+rows become detached ORM objects.
 
 A task completion starts with one read of the instance and its open tasks. As an ORM query in a new session it
 took 570 µs here, against 290 µs this way and 200 µs for a `SELECT 1` (bench notes in the commit). The objects
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import Select
 
 from .deferred_writes import compiled_for_driver, is_psycopg, writes_of
+from .prepared import Message
 
 Record = TypeVar("Record")
 
@@ -33,7 +35,12 @@ def read_rows(session: Session, statement: Select[Any], params: Mapping[str, Any
     if not is_psycopg(connection):
         return [tuple(row) for row in connection.execute(statement, dict(params))]
     compiled = compiled_for_driver(statement, tuple(params), connection.dialect)
-    cursor = connection.connection.driver_connection.execute(compiled.sql, compiled.bind(dict(params)))
+    message = Message(connection.connection.driver_connection)
+    message.add(compiled.sql, compiled.bind(dict(params)))
+    message.send()
+    cursor = message.cursor
+    while cursor.nextset():  # the read's rows are the last result (a PREPARE may come before it)
+        pass
     processors = compiled.result_processors
     return [tuple(process(value) if process else value for process, value in zip(processors, row, strict=True))
             for row in cursor.fetchall()]

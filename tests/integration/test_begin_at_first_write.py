@@ -39,8 +39,11 @@ def test_a_completion_reads_outside_a_transaction_and_commits_its_writes_togethe
     monkeypatch.setattr(psycopg.Cursor, "execute", observed)
     services.complete_task(postgres, view.open_tasks[0].id, {"approved": True}, REVIEWER)
     monkeypatch.undo()
-    assert seen == [("SELECT", TransactionStatus.IDLE, TransactionStatus.IDLE),  # no transaction for the read
-                    ("BEGIN", TransactionStatus.IDLE, TransactionStatus.IDLE)]  # BEGIN ... COMMIT in one message
+    # the read (prepared in its own message on first use, engine/prepared.py) begins no transaction;
+    # the writes come in one message from BEGIN to COMMIT
+    assert [(first in ("PREPARE", "EXECUTE"), before, after) for first, before, after in seen[:1]] == \
+        [(True, TransactionStatus.IDLE, TransactionStatus.IDLE)]
+    assert seen[1:] == [("BEGIN", TransactionStatus.IDLE, TransactionStatus.IDLE)]
     with postgres.new_uow(readonly=True) as uow:
         assert uow.session.get(InstanceRecord, view.id).lock_version == version + 1
     assert services.verify_audit(postgres).ok
