@@ -46,6 +46,7 @@ DECLARE
     event record;
     head_seq bigint;
     prev text;
+    prev_bytes bytea;
     at_utc timestamp;
     at_text text;
     digest bytea;
@@ -56,6 +57,8 @@ BEGIN
         prev := repeat('0', 64);
         INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, prev);
     END IF;
+    -- as tables.HexBytes stores it: a head hash that is not hex (tampered) as its UTF-8 bytes
+    prev_bytes := CASE WHEN prev ~ '^[0-9a-f]{{64}}$' THEN decode(prev, 'hex') ELSE convert_to(prev, 'UTF8') END;
     FOR event IN SELECT * FROM ROWS FROM (json_to_recordset(events) AS (
             instance_id bigint, at timestamptz, actor text, role text, type text, element_id text, details text,
             salt text, body text)) WITH ORDINALITY AS e ORDER BY e.ordinality LOOP
@@ -65,15 +68,13 @@ BEGIN
         digest := sha256(convert_to({" || chr(30) || ".join(_field(value) for value in _HASHED_FIELDS)}, 'UTF8'));
         INSERT INTO audit_events (seq, instance_id, at, actor, role, type, element_id, details, prev_hash, hash)
         VALUES (head_seq, event.instance_id, at_utc, event.actor, event.role, event.type, event.element_id,
-                event.details,
-                -- as tables.HexBytes stores it: a head hash that is not hex (tampered) as its UTF-8 bytes
-                CASE WHEN prev ~ '^[0-9a-f]{{64}}$' THEN decode(prev, 'hex') ELSE convert_to(prev, 'UTF8') END,
-                digest);
+                event.details, prev_bytes, digest);
         IF event.body IS NOT NULL THEN
             INSERT INTO audit_payloads (seq, instance_id, salt, body)
             VALUES (head_seq, event.instance_id, decode(event.salt, 'hex'), event.body);
         END IF;
         prev := encode(digest, 'hex');
+        prev_bytes := digest;
     END LOOP;
     UPDATE audit_head SET seq = head_seq, hash = prev WHERE id = 1;
     RETURN head_seq;
