@@ -18,7 +18,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -74,7 +74,8 @@ def canonical_json(value: Any) -> str:
 
 
 def _timestamp(at: datetime) -> str:
-    return at.isoformat(timespec="microseconds")
+    # as stored and as the verifier reads it back: UTC, whatever offset the event was given
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def event_hash(seq: int, at: datetime, instance_id: int | None, actor: str, role: str | None, type_: str,
@@ -219,7 +220,7 @@ class AuditLog:
         """
         if not self.pending:
             return
-        if any(event.at.tzinfo is None for event in self.pending):
+        if any(event.at.utcoffset() is None for event in self.pending):
             raise ValueError("naive datetime given as an audit event's time")
         if writes.on_postgresql:
             writes.add(_APPEND_EVENTS, {"events": _events_json(self.pending)})
@@ -236,7 +237,7 @@ def _events_json(events: list[PendingEvent]) -> str:
     rows = []
     for event in events:
         stored, payload = split_details(event.details)
-        rows.append({"instance_id": event.instance_id, "at": event.at.isoformat(), "actor": event.actor,
+        rows.append({"instance_id": event.instance_id, "at": _timestamp(event.at), "actor": event.actor,
                      "role": event.role, "type": event.type, "element_id": event.element_id,
                      "details": canonical_json(stored), **(payload or {})})
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))

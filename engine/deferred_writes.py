@@ -245,16 +245,19 @@ class _Batch:
         keys = tuple(rows[0])
         if len(rows) > 1 and isinstance(write.statement, Insert):
             # One INSERT with a VALUES list per chunk, as SQLAlchemy's own executemany does.
+            # Not prepared: a statement per chunk size would pile up on every pooled connection.
             for start in range(0, len(rows), _VALUES_PER_INSERT):
                 chunk = rows[start:start + _VALUES_PER_INSERT]
                 compiled = compiled_for_driver(write.statement, keys, self.dialect, rows=len(chunk))
-                self._add(_checked(compiled.sql, write, number, len(chunk)), compiled.bind(
-                    {f"{key}__{row}": values[key] for row, values in enumerate(chunk) for key in keys}))
+                bound = compiled.bind({f"{key}__{number_in_chunk}": values[key]
+                                       for number_in_chunk, values in enumerate(chunk) for key in keys})
+                self.message.add(_checked(compiled.sql, write), {**bound, **_check_values(write, number, len(chunk))},
+                                 prepare=False)
             return
         compiled = compiled_for_driver(write.statement, keys, self.dialect)
-        sql = _checked(compiled.sql, write, number, 1)
+        sql, check = _checked(compiled.sql, write), _check_values(write, number, 1)
         for row in rows:
-            self._add(sql, compiled.bind(row))
+            self._add(sql, {**compiled.bind(row), **check})
 
     def _add(self, sql: str, params: Params | None) -> None:
         self.message.add(sql, params)
@@ -263,13 +266,20 @@ class _Batch:
 _ROW_COUNT_DIFFERS = "CF409"  # raised by campusflow_expect_rows (migration 0012)
 
 
-def _checked(sql: str, write: Write, number: int, parameter_sets: int) -> str:
-    """`sql` as is, or wrapped so that the server raises CF409 when it changes another number of rows."""
+def _checked(sql: str, write: Write) -> str:
+    """`sql` as is, or wrapped so that the server raises CF409 when it changes another number of rows (the
+    expected count and the write's number are parameters: one prepared statement serves every batch)."""
     if write.expect_rows is None:
         return sql
-    expected = write.expect_rows * parameter_sets
     return (f"WITH changed AS ({sql} RETURNING 1) "
-            f"SELECT campusflow_expect_rows(count(*), {expected}, {number}) FROM changed")
+            "SELECT campusflow_expect_rows(count(*), %(cf_expected)s::bigint, %(cf_write)s::int) FROM changed")
+
+
+def _check_values(write: Write, number: int, parameter_sets: int) -> Params:
+    """The values `_checked` adds: the rows expected and the write's number."""
+    if write.expect_rows is None:
+        return {}
+    return {"cf_expected": write.expect_rows * parameter_sets, "cf_write": number}
 
 
 def _write_number(error: Any) -> int:

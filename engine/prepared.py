@@ -80,10 +80,15 @@ class Message:
         self._known: set[str] = known or set()
         self._new: set[str] = set()
 
-    def add(self, sql: str, params: dict[str, Any] | None) -> None:
-        """Add a statement: `params` None for one without placeholders (BEGIN, COMMIT), sent as it is."""
+    def add(self, sql: str, params: dict[str, Any] | None, *, prepare: bool = True) -> None:
+        """Add a statement: `params` None for one without placeholders (BEGIN, COMMIT), sent as it is;
+        `prepare` False for one that is seldom the same twice (its values are quoted into it)."""
         if params is None:
             self._literal(sql)
+            return
+        if not prepare:
+            self.templates.append(sql)
+            self.statements.append(self.cursor.mogrify(sql, params))
             return
         named = _named(sql)
         if named.name not in self._known and named.name not in self._new:

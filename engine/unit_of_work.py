@@ -46,7 +46,8 @@ class UnitOfWork:
               expect_rows: int | None = None, conflict: str | None = None) -> None:
         """Add a Core write, sent with the others before the next query or at commit (engine/deferred_writes.py).
 
-        `expect_rows`: the row count it must change, or the commit fails with ConcurrentChangeError (`conflict`).
+        `expect_rows`: the row count each parameter set must change, or the commit fails with
+        ConcurrentChangeError (`conflict`).
         """
         self.writes.add(statement, params, expect_rows=expect_rows, conflict=conflict)
 

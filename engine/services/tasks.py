@@ -166,13 +166,13 @@ _TASK_KEYS = tuple(column.key for column in _TASKS.columns)
 
 def _instance_with_open_tasks(uow: UnitOfWork, task_id: str) -> tuple[InstanceRecord | None, list[TaskRecord]]:
     """The instance `task_id` belongs to and its open task rows, in one query (the task itself is among them
-    while it is open; a row per open task, usually one or two). Detached objects (engine/direct_reads.py)."""
+    while it is open; a row per open task, usually one or two), through engine/direct_reads.py."""
     found = direct_reads.read_rows(uow.session, _INSTANCE_WITH_OPEN_TASKS, {"task_id": str(task_id)})
     if not found:
         return None, []
     split = len(_INSTANCE_KEYS)
-    record = direct_reads.detached(InstanceRecord, dict(zip(_INSTANCE_KEYS, found[0][:split], strict=True)))
-    return record, [direct_reads.detached(TaskRecord, dict(zip(_TASK_KEYS, row[split:], strict=True)))
+    record = direct_reads.loaded(uow.session, InstanceRecord, dict(zip(_INSTANCE_KEYS, found[0][:split], strict=True)))
+    return record, [direct_reads.loaded(uow.session, TaskRecord, dict(zip(_TASK_KEYS, row[split:], strict=True)))
                     for row in found]
 
 

@@ -115,9 +115,12 @@ def test_a_database_error_among_the_writes_rolls_everything_back(mini):
 
 def test_each_parameter_set_is_checked(mini):
     ids = [_started(mini)[1] for _ in range(3)]
+    instance_id = _started(mini)[0]
+    before = _snapshot(mini, instance_id)
     with mini.new_uow() as uow, pytest.raises(ConcurrentChangeError):
         uow.write(SET_ASSIGNEE, [{"b_id": i, "b_assignee": "ravi"} for i in [*ids, "no-such-task"]], expect_rows=1)
         uow.commit()
+    assert _snapshot(mini, instance_id) == before  # the three that matched were not written either
     with mini.new_uow() as uow:
         uow.write(SET_ASSIGNEE, [{"b_id": i, "b_assignee": "ravi"} for i in ids], expect_rows=1)
         uow.commit()

@@ -1,10 +1,12 @@
 """Reads that skip the ORM's loading (engine/direct_reads.py): the same values as `session.execute`, pending
-writes seen, and objects that are detached. Runs on SQLite, and on PostgreSQL in the PostgreSQL run."""
+writes seen, and objects in the session as if it had loaded them. Runs on SQLite, and on PostgreSQL in the PostgreSQL
+run."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from mini_project import REQUESTER
 from sqlalchemy import bindparam, inspect, select, update
 
@@ -42,12 +44,26 @@ def test_a_read_sees_the_writes_held_back_before_it(mini):
         assert rows == [("ravi",)] and not uow.writes.pending
 
 
-def test_detached_records_hold_their_values_unmodified_and_outside_the_session(mini):
+def test_records_join_the_session_unmodified_and_later_queries_return_them(mini):
     instance_id = services.start_instance(mini, "leave_request", {"days": 2}, REQUESTER).id
     with mini.new_uow() as uow:
-        [values] = uow.session.execute(select(INSTANCES).where(INSTANCES.c.id == instance_id)).mappings().all()
-        record = direct_reads.detached(InstanceRecord, values)
+        [values] = direct_reads.read_rows(uow.session, select(INSTANCES).where(INSTANCES.c.id == bindparam("id")),
+                                          {"id": instance_id})
+        record = direct_reads.loaded(uow.session, InstanceRecord,
+                                     dict(zip(INSTANCES.columns.keys(), values, strict=True)))
         state = inspect(record)
-        assert state.detached and not state.modified and record not in uow.session
-        assert (record.id, record.status, record.lock_version) == (values["id"], "running", values["lock_version"])
-        assert uow.session.get(InstanceRecord, instance_id) is not record  # the session loads its own
+        assert state.persistent and not state.modified and record in uow.session
+        assert (record.id, record.status, record.lock_version) == (instance_id, "running", record.lock_version)
+        assert uow.session.get(InstanceRecord, instance_id) is record  # no second copy
+        assert uow.session.execute(select(InstanceRecord).where(InstanceRecord.id == instance_id)).scalar_one() \
+            is record
+
+
+@pytest.mark.postgres_only
+def test_a_locking_read_is_refused(mini):
+    if mini.db.dialect.name != "postgresql":
+        pytest.fail("this test needs PostgreSQL: run it with CAMPUSFLOW_TEST_POSTGRES_URL set (make test-postgres)")
+    with mini.new_uow() as uow:  # it would lock nothing outside the transaction session.execute begins
+        locking = select(INSTANCES.c.id).where(INSTANCES.c.id == bindparam("id")).with_for_update()
+        with pytest.raises(ValueError, match="plain SELECT"):
+            direct_reads.read_rows(uow.session, locking, {"id": 1})

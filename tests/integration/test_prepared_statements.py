@@ -58,3 +58,14 @@ def test_a_rollback_through_psycopg_keeps_them(driver):
     driver.rollback()
     statements, row = _run(driver, ECHO, {"a": "y", "b": 2})
     assert row == ("y%y", 3) and [s.split()[0] for s in statements] == ["EXECUTE"]
+
+
+def test_a_statement_prepared_in_a_failed_message_is_prepared_again(driver):
+    message = Message(driver)
+    message.add(ECHO, {"a": "x", "b": 1})  # its PREPARE runs, then the message fails after it
+    message.add("SELECT 1 / %(zero)s::int", {"zero": 0})
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        message.send()
+    driver.rollback()
+    statements, row = _run(driver, ECHO, {"a": "x", "b": 1})  # no "prepared statement already exists"
+    assert row == ("x%x", 2) and [s.split()[0] for s in statements] == ["DEALLOCATE", "PREPARE", "EXECUTE"]

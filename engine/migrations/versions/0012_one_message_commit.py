@@ -57,7 +57,8 @@ BEGIN
         prev := repeat('0', 64);
         INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, prev);
     END IF;
-    -- as tables.HexBytes stores it: a head hash that is not hex (tampered) as its UTF-8 bytes
+    -- a head hash of 64 hex digits as its bytes; anything else (tampered) as its UTF-8 bytes, which never
+    -- verifies (tables.HexBytes takes a few more spellings of hex: verification reports those too)
     prev_bytes := CASE WHEN prev ~ '^[0-9a-f]{{64}}$' THEN decode(prev, 'hex') ELSE convert_to(prev, 'UTF8') END;
     FOR event IN SELECT * FROM ROWS FROM (json_to_recordset(events) AS (
             instance_id bigint, at timestamptz, actor text, role text, type text, element_id text, details text,
@@ -98,6 +99,9 @@ $$
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    encoding = op.get_bind().exec_driver_sql("SHOW server_encoding").scalar()
+    if encoding != "UTF8":  # char_length counts characters, as Python's len() does, only in UTF8
+        raise RuntimeError(f"campusflow needs a UTF8 database to chain audit events; this one is {encoding}")
     for statement in (_APPEND, _EXPECT):
         op.execute(statement)
 
