@@ -244,8 +244,9 @@ def _events_json(events: list[PendingEvent]) -> str:
 
 
 def _chain_here(events: list[PendingEvent], writes: DeferredWrites) -> None:
-    """Lock the head (after the writes before it), chain `events` onto it and add their rows to `writes`."""
-    head = writes.send(then_read=_LOCK_HEAD)
+    """Lock the head (a query: the writes before it go first), chain `events` onto it and add their rows to
+    `writes`."""
+    head = writes.session.execute(_LOCK_HEAD).first()
     seq, prev = head if head is not None else (0, GENESIS_HASH)
     rows, payloads = [], []
     for event in events:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable, Select
 
-from .db import begin_pending
+from .db import begin_pending, needs_transaction
 from .errors import ConcurrentChangeError
 from .prepared import Message
 
@@ -70,8 +70,8 @@ class DeferredWrites:
         """
         self.pending.append(Write(statement, params, expect_rows, conflict or Write.conflict))
 
-    def send(self, then_read: Select[Any] | None = None, *, commit: bool = False) -> Any:
-        """Send the pending writes in order, then `then_read` (its first row is returned, or None).
+    def send(self, *, commit: bool = False) -> None:
+        """Send the pending writes in order.
 
         PostgreSQL: one message, one round trip. Raises ConcurrentChangeError when a write's row count differs
         from what it expected; database errors come as SQLAlchemy's DBAPIError subclasses, as from execute.
@@ -79,12 +79,13 @@ class DeferredWrites:
         session's own commit then finds nothing left to do.
         """
         writes, self.pending = self.pending, []
-        if not writes and then_read is None:
-            return None
+        if not writes:
+            return
         connection = self.session.connection()
-        if not is_psycopg(connection):
-            return _send_one_by_one(connection, writes, then_read)
-        return _Batch(connection).send(writes, then_read, commit=commit)
+        if is_psycopg(connection):
+            _Batch(connection).send(writes, commit=commit)
+        else:
+            _send_one_by_one(connection, writes)
 
     @property
     def on_postgresql(self) -> bool:
@@ -116,7 +117,7 @@ def writes_of(session: Session) -> DeferredWrites:
     return writes
 
 
-def _send_one_by_one(connection: Connection, writes: list[Write], then_read: Select[Any] | None) -> Any:
+def _send_one_by_one(connection: Connection, writes: list[Write]) -> None:
     for write in writes:
         if write.expect_rows is None:
             if not write.many or write.params:  # a write of no rows sends nothing
@@ -125,7 +126,6 @@ def _send_one_by_one(connection: Connection, writes: list[Write], then_read: Sel
         for params in (write.params,) if not write.many else write.params:
             if connection.execute(write.statement, params).rowcount != write.expect_rows:
                 raise ConcurrentChangeError(write.conflict)
-    return connection.execute(then_read).first() if then_read is not None else None
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ class DriverStatement:
     """A statement as psycopg takes it: SQL text, literal defaults, and SQLAlchemy's value conversions."""
 
     sql: str
+    locks: bool  # a SELECT ... FOR UPDATE (or SHARE): it needs a transaction (engine/db.py)
     defaults: Params
     processors: dict[str, Callable[[Any], Any]]
     result_processors: tuple[Callable[[Any], Any] | None, ...]
@@ -175,7 +176,8 @@ def compiled_for_driver(statement: Executable, keys: tuple[str, ...], dialect: A
     columns = statement.selected_columns if isinstance(statement, Select) else ()
     # through the dialect's own type (psycopg hands JSON back decoded, for one)
     result_processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    result = DriverStatement(compiled.string, defaults, processors, result_processors)
+    result = DriverStatement(compiled.string, bool(columns) and needs_transaction(compiled.string), defaults,
+                             processors, result_processors)
     _COMPILED[cache_key] = (original, result)  # holds the statement, so its id is never reused
     return result
 
@@ -183,6 +185,16 @@ def compiled_for_driver(statement: Executable, keys: tuple[str, ...], dialect: A
 def is_psycopg(bind: Connection | Engine) -> bool:
     """True for PostgreSQL through psycopg, whose connection these modules drive directly."""
     return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
+
+
+def send_message(message: Message, dialect: Any) -> None:
+    """Send `message`; a database error comes as SQLAlchemy's DBAPIError subclass, as from execute, with the
+    statements' placeholders and never their values."""
+    try:
+        message.send()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(";\n".join(message.templates), {}, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error
 
 
 class _Batch:
@@ -197,45 +209,24 @@ class _Batch:
         self.dialect = connection.dialect
         self.driver = connection.connection.driver_connection
         self.message = Message(self.driver)
-        self.cursor = self.message.cursor
-        self.statements = self.message.statements  # one result each
 
-    def send(self, writes: list[Write], then_read: Select[Any] | None, *, commit: bool) -> Any:
-        """Run `writes`, then `then_read`, then COMMIT if asked; one wait."""
+    def send(self, writes: list[Write], *, commit: bool) -> None:
+        """Run `writes`, then COMMIT if asked; one wait."""
         if begin_pending(self.driver):  # the transaction begins at its first write (engine/db.py)
-            self._add("BEGIN", None)
-        first_write = len(self.statements)
+            self.message.add("BEGIN", None)
+        first_write = len(self.message.statements)
         for number, write in enumerate(writes):
             self._add_write(write, number)
-        read = None
-        if then_read is not None:
-            read = compiled_for_driver(then_read, (), self.dialect)
-            self._add(read.sql, read.bind({}))
-        read_at = len(self.statements) - 1
-        if len(self.statements) == first_write:
-            return None  # writes without rows: nothing to send, no transaction to begin
+        if len(self.message.statements) == first_write:
+            return  # writes without rows: nothing to send, no transaction to begin
         if commit:
-            self._add("COMMIT", None)
-        fetched, answered = None, 0
+            self.message.add("COMMIT", None)
         try:
-            self.message.send()
-            while True:
-                if read is not None and answered == read_at:
-                    fetched = self.cursor.fetchone()
-                answered += 1
-                if not self.cursor.nextset():
-                    break
-        except self.dialect.loaded_dbapi.Error as error:
-            if getattr(error, "sqlstate", None) == _ROW_COUNT_DIFFERS:
-                raise ConcurrentChangeError(writes[_write_number(error)].conflict) from error
-            raise DBAPIError.instance(";\n".join(self.message.templates), {}, error,
-                                      self.dialect.loaded_dbapi.Error, dialect=self.dialect) from error
-        if answered != len(self.statements):
-            raise RuntimeError(f"PostgreSQL answered {answered} of {len(self.statements)} statements")
-        if fetched is None:
-            return None
-        return tuple(process(value) if process else value
-                     for process, value in zip(read.result_processors, fetched, strict=True))
+            send_message(self.message, self.dialect)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == _ROW_COUNT_DIFFERS:
+                raise ConcurrentChangeError(writes[_write_number(error.orig)].conflict) from error.orig
+            raise
 
     def _add_write(self, write: Write, number: int) -> None:
         """Add one write's statements: several for a long multi-row INSERT, one per parameter set otherwise."""
@@ -257,10 +248,7 @@ class _Batch:
         compiled = compiled_for_driver(write.statement, keys, self.dialect)
         sql, check = _checked(compiled.sql, write), _check_values(write, number, 1)
         for row in rows:
-            self._add(sql, {**compiled.bind(row), **check})
-
-    def _add(self, sql: str, params: Params | None) -> None:
-        self.message.add(sql, params)
+            self.message.add(sql, {**compiled.bind(row), **check})
 
 
 _ROW_COUNT_DIFFERS = "CF409"  # raised by campusflow_expect_rows (migration 0012)

@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import Select
 
-from .db import needs_transaction
-from .deferred_writes import compiled_for_driver, is_psycopg, writes_of
+from .deferred_writes import compiled_for_driver, is_psycopg, send_message, writes_of
 from .prepared import Message
 
 Record = TypeVar("Record")
@@ -37,16 +35,12 @@ def read_rows(session: Session, statement: Select[Any], params: Mapping[str, Any
     if not is_psycopg(connection):
         return [tuple(row) for row in connection.execute(statement, dict(params))]
     compiled = compiled_for_driver(statement, tuple(params), connection.dialect)
-    if needs_transaction(compiled.sql):
+    if compiled.locks:
         raise ValueError("read_rows takes plain SELECTs: a locking read needs the transaction that session.execute "
                          "begins")
     message = Message(connection.connection.driver_connection)
     message.add(compiled.sql, compiled.bind(dict(params)))
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        message.send()
-    except dbapi_error as error:
-        raise DBAPIError.instance(compiled.sql, {}, error, dbapi_error, dialect=connection.dialect) from error
+    send_message(message, connection.dialect)
     cursor = message.cursor
     while cursor.nextset():  # the read's rows are the last result (a PREPARE may come before it)
         pass
