@@ -7,7 +7,11 @@ or slows down during the run affects them alike; each slice gives a ratio and th
 A completion's time is its own: starting the instance that holds it is timed apart (raw: creating the
 workflow; service: `start_instance`) and shown on its own line.
 
-    .venv/bin/python bench/complete_task.py [--seconds 5] [--rounds 20] [--postgres URL]
+    .venv/bin/python bench/complete_task.py [--seconds 5] [--rounds 20] [--history 10000] [--postgres URL]
+
+PostgreSQL is measured on a database in service (bench/history.py): 10,000 instances of history with their
+statistics. On a fresh one the planner keeps a plan made for an empty table, and completions slow down as the
+benchmark fills it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from SpiffWorkflow.util.task import TaskState
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import DEFAULT_POSTGRES, analyze, postgres_database, prepared_engine  # noqa: E402
+from harness import DEFAULT_POSTGRES, postgres_database, prepared_engine  # noqa: E402
+from history import in_service  # noqa: E402
 from linear_process import write_linear_process  # noqa: E402
 
 from engine import runtime, serializer, services  # noqa: E402
@@ -91,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time for each of the three")
     parser.add_argument("--rounds", type=int, default=20, help="slices each is measured in, alternating")
+    parser.add_argument("--history", type=int, default=10_000,
+                        help="instances of history the PostgreSQL database holds before it is measured")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
                         help="server to create a throwaway database on ('' to skip)")
     args = parser.parse_args()
@@ -106,7 +113,7 @@ def main() -> None:
         for engine in engines.values():
             cleanup.callback(engine.db.dispose)
             service_slice(engine, 0.5)  # warm up: caches, pooled connections, prepared specs
-            analyze(engine)  # statistics, as a database in service has them
+            in_service(engine, args.history)  # history and statistics, as a database in service has them
         raw_slice(spec, script_engine, 0.5)
         piece = args.seconds / args.rounds
         raw: list[Timings] = []

@@ -1,7 +1,7 @@
 """HTTP load: concurrent members of staff start requests and complete their ten tasks against gunicorn
 (2 workers, the production settings of web/server.py) on PostgreSQL, through the real JSON API.
 
-    .venv/bin/python bench/http_load.py [--clients 16] [--seconds 20] [--rate 130] [--postgres URL]
+    .venv/bin/python bench/http_load.py [--clients 16] [--seconds 20] [--rate 130] [--history 10000] [--postgres URL]
         [--worker-class gthread --threads 4 --keepalive 5 --reuse-port]   (to compare gunicorn settings;
         --worker-class sync is gunicorn's own sync worker, which lingers after each answer until the client closes)
 
@@ -18,6 +18,7 @@ server has the same 2 cores). Three phases, each `--seconds` long:
 
 Server CPU is utime+stime of the gunicorn master and workers (/proc), divided by the completions (the
 starts' share included); PostgreSQL CPU is that of the backends connected to the bench database.
+The database holds `--history` instances of history first, with statistics (bench/history.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 import psycopg
 from harness import DEFAULT_POSTGRES, gunicorn_server, percentile, postgres_database, prepared_engine
+from history import in_service
 from linear_process import write_linear_process
 
 from engine import services
@@ -299,6 +301,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--rate", type=float, default=130.0, help="completions/s offered in phase (b)")
+    parser.add_argument("--history", type=int, default=10_000, help="instances of history before the load")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--worker-class", default=PRODUCTION_OPTIONS["worker_class"])
     parser.add_argument("--threads", type=int, default=PRODUCTION_OPTIONS.get("threads", 1))
@@ -316,6 +319,7 @@ def main() -> None:
         for i in range(max(args.clients, ANCHOR_CLIENTS)):
             services.add_user(engine, f"client{i}", ["organiser", "events_office"], password="bench-password")
             tokens.append(services.issue_token(engine, f"client{i}"))
+        in_service(engine, args.history)  # history and statistics, as a database in service has them
         engine.db.dispose()
         with gunicorn_server(url, processes, forms, workers=2, **options) as server, \
                 psycopg.connect(url, autocommit=True) as db:
