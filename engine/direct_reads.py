@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
+from sqlalchemy.orm.base import instance_state
 from sqlalchemy.sql import Select
 
 from .deferred_writes import compiled_for_driver, is_psycopg, send_message, writes_of
@@ -52,7 +53,15 @@ def read_rows(session: Session, statement: Select[Any], params: Mapping[str, Any
 def loaded(session: Session, cls: type[Record], values: Mapping[str, Any]) -> Record:
     """An ORM object of `cls` holding `values` (every column) as loaded and unmodified, in `session` (which must not
     hold that row yet: read before anything else loads it)."""
-    record = cls(**values)
+    record = holding(cls, values)
     make_transient_to_detached(record)
     session.add(record)
+    return record
+
+
+def holding(cls: type[Record], values: Mapping[str, Any]) -> Record:
+    """A new (transient) ORM object of `cls` holding `values`, with no changes recorded: filled the way SQLAlchemy
+    fills what it loads, without the attribute events of the constructor (half the cost of a 16-column row)."""
+    record = class_mapper(cls).class_manager.new_instance()
+    instance_state(record).dict.update(values)
     return record

@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import messaging, runtime, serializer
+from .. import direct_reads, messaging, runtime, serializer
 from ..access import OWNER_ROLES
 from ..audit import AuditEventType
 from ..bootstrap import PinnedVersion, WorkflowEngine
@@ -176,13 +176,12 @@ def _task_row(workflow: BpmnWorkflow, task: SpiffTask, record: InstanceRecord, n
         assignee = runtime.evaluate_task_expression(workflow, task, assignee, {"initiator": record.started_by})
     if not assignee and OWNER_ROLES & set(groups):
         assignee = record.started_by  # a requester's own step (accept conditions, appeal...) is theirs alone
-    row = TaskRecord(
-        id=str(task.id), instance_id=record.id, process_key=record.process_key, element_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form_id=ext.get("formRef") or ext.get("formKey"),
-        candidate_groups=groups, candidate_users=users, assignee=assignee or None,
-        due_at=runtime.due_at(workflow, task, now), priority=_priority(ext.get("priority")), created_at=now,
-        status="open", closed_at=None, completed_by=None)
-    return row
+    return direct_reads.holding(TaskRecord, {
+        "id": str(task.id), "instance_id": record.id, "process_key": record.process_key, "element_id": spec.bpmn_id,
+        "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane, "form_id": ext.get("formRef") or ext.get("formKey"),
+        "candidate_groups": groups, "candidate_users": users, "assignee": assignee or None,
+        "due_at": runtime.due_at(workflow, task, now), "priority": _priority(ext.get("priority")), "created_at": now,
+        "status": "open", "closed_at": None, "completed_by": None})
 
 
 def _split(value: str | None) -> list[str]:
