@@ -234,7 +234,16 @@ def _merged_data(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, An
 
 def _data_now(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> dict[str, Any]:
     """`current_data` from `all_tasks(workflow)`."""
-    return dict(workflow.data) if workflow.is_completed() else _merged_data(workflow, tasks)
+    return dict(workflow.data) if _is_completed(workflow, tasks) else _merged_data(workflow, tasks)
+
+
+def _is_completed(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> bool:
+    """`workflow.is_completed()` from `all_tasks(workflow)`: no unfinished task in its own tree (SpiffWorkflow
+    walks the tree again for it, with its filtering iterator). Sets the same flag as SpiffWorkflow does."""
+    if not workflow.completed and not any(t.state & TaskState.NOT_FINISHED_MASK for t in tasks
+                                          if t.workflow is workflow):
+        workflow.completed = True
+    return workflow.completed
 
 
 def status(workflow: BpmnWorkflow) -> str:
