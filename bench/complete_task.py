@@ -10,8 +10,7 @@ workflow; service: `start_instance`) and shown on its own line.
     .venv/bin/python bench/complete_task.py [--seconds 5] [--rounds 20] [--history 10000] [--postgres URL]
 
 PostgreSQL is measured on a database in service (bench/history.py): 10,000 instances of history with their
-statistics. On a fresh one the planner keeps a plan made for an empty table, and completions slow down as the
-benchmark fills it.
+statistics (`--history 0` measures a fresh one).
 """
 
 from __future__ import annotations
