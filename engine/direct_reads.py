@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
-from sqlalchemy.orm.base import instance_state
 from sqlalchemy.sql import Select
 
 from .deferred_writes import compiled_for_driver, is_psycopg, send_message, writes_of
@@ -61,7 +61,12 @@ def loaded(session: Session, cls: type[Record], values: Mapping[str, Any]) -> Re
 
 def holding(cls: type[Record], values: Mapping[str, Any]) -> Record:
     """A new (transient) ORM object of `cls` holding `values`, with no changes recorded: filled the way SQLAlchemy
-    fills what it loads, without the attribute events of the constructor (half the cost of a 16-column row)."""
-    record = class_mapper(cls).class_manager.new_instance()
-    instance_state(record).dict.update(values)
+    fills what it loads, without the attribute events of the constructor (4 us for a task row against 18 us).
+    A key that is not a column of `cls` raises TypeError, as the constructor does."""
+    mapper = class_mapper(cls)
+    unknown = values.keys() - mapper.columns.keys()
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no column {', '.join(sorted(unknown))}")
+    record = mapper.class_manager.new_instance()
+    inspect(record).dict.update(values)
     return record

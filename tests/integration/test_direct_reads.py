@@ -67,3 +67,16 @@ def test_a_locking_read_is_refused(mini):
         locking = select(INSTANCES.c.id).where(INSTANCES.c.id == bindparam("id")).with_for_update()
         with pytest.raises(ValueError, match="plain SELECT"):
             direct_reads.read_rows(uow.session, locking, {"id": 1})
+
+
+def test_a_record_built_without_events_holds_what_the_constructor_gives_and_no_changes():
+    values = {"id": "t1", "instance_id": 7, "process_key": "p", "element_id": "e", "name": "Step", "lane": None,
+              "form_id": "f", "candidate_groups": ["security"], "candidate_users": [], "assignee": None,
+              "due_at": datetime(2031, 2, 3, tzinfo=UTC), "priority": 50,
+              "created_at": datetime(2031, 1, 1, tzinfo=UTC), "status": "open", "closed_at": None, "completed_by": None}
+    built, constructed = direct_reads.holding(TaskRecord, values), TaskRecord(**values)
+    assert {key: getattr(built, key) for key in values} == {key: getattr(constructed, key) for key in values}
+    state = inspect(built)
+    assert state.transient and not state.modified and built.candidates == []
+    with pytest.raises(TypeError, match="no column nmae"):
+        direct_reads.holding(TaskRecord, {**values, "nmae": "Step"})
