@@ -124,8 +124,9 @@ def _stored(value):
 
 
 def in_service(engine: WorkflowEngine, instances: int = 10_000) -> None:
-    """Give a PostgreSQL benchmark database `instances` of history (one in ten running) and its statistics."""
-    if engine.db.dialect.name != "postgresql":
+    """Give a PostgreSQL benchmark database `instances` of history (one in ten running) and its statistics
+    (0: leave it fresh, without statistics)."""
+    if engine.db.dialect.name != "postgresql" or instances <= 0:
         return  # COPY is PostgreSQL's; SQLite's planner does not go by table sizes without ANALYZE
     grow(engine, instances, templates(engine))
     analyze(engine)
