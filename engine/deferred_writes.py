@@ -21,6 +21,7 @@ Imports SQLAlchemy; psycopg only for its client-side binding, on the connection 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy.sql import Executable, Select
 
 from .db import begin_pending, needs_transaction
 from .errors import ConcurrentChangeError
-from .prepared import Message
+from .prepared import PLACEHOLDER, Message
 
 Params = dict[str, Any]
 
@@ -169,17 +170,37 @@ def compiled_for_driver(statement: Executable, keys: tuple[str, ...], dialect: A
         statement = statement.values([{key: bindparam(f"{key}__{number}", type_=columns[key].type)  # type: ignore[attr-defined]
                                        for key in keys} for number in range(rows)])
     compiled = statement.compile(dialect=dialect, column_keys=None if rows else list(keys))  # type: ignore[attr-defined]
+    sql, inlined = _constants_inline(compiled, keys, dialect)
     processors = {name: process for name, bind in compiled.binds.items()
                   if (process := bind.type.bind_processor(dialect)) is not None}
     defaults = {name: bind.value for name, bind in compiled.binds.items()
-                if bind.value is not None and not bind.callable}
+                if bind.value is not None and not bind.callable and compiled.bind_names.get(bind) not in inlined}
     columns = statement.selected_columns if isinstance(statement, Select) else ()
     # through the dialect's own type (psycopg hands JSON back decoded, for one)
     result_processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    result = DriverStatement(compiled.string, bool(columns) and needs_transaction(compiled.string), defaults,
-                             processors, result_processors)
+    result = DriverStatement(sql, bool(columns) and needs_transaction(sql), defaults, processors, result_processors)
     _COMPILED[cache_key] = (original, result)  # holds the statement, so its id is never reused
     return result
+
+
+def _constants_inline(compiled: Any, keys: tuple[str, ...], dialect: Any) -> tuple[str, set[str]]:
+    """The compiled SQL with the statement's own constants (`status == "open"`) written in as literals, and their
+    names. The statements are prepared (engine/prepared.py) and soon run on a generic plan, made without the
+    values: a constant sent as a value hides from the planner, which then cannot use a partial index whose
+    predicate names it (tests/integration/test_prepared_plans.py)."""
+    literals = {}
+    for bind, name in compiled.bind_names.items():
+        if bind.value is None or bind.callable or bind.expanding or name in keys:
+            continue
+        literal = bind.type.literal_processor(dialect)
+        if literal is not None:
+            literals[name] = literal(bind.value)  # rendered for this dialect: quotes doubled, percent signs escaped
+
+    def written(match: re.Match[str]) -> str:
+        return literals.get(match.group(1), match.group(0)) if match.group(1) else match.group(0)
+
+    sql = PLACEHOLDER.sub(written, compiled.string)  # one pass: a literal written in is never read again
+    return sql, set(literals)
 
 
 def is_psycopg(bind: Connection | Engine) -> bool:

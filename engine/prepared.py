@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")  # psycopg's named placeholders, and an escaped percent sign
+PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")  # psycopg's named placeholders, and an escaped percent sign
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _named(sql: str) -> _Named:
             order.append(match.group(1))
         return f"${order.index(match.group(1)) + 1}"
 
-    body = _PLACEHOLDER.sub(numbered, sql)
+    body = PLACEHOLDER.sub(numbered, sql)
     name = "cf_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
     arguments = f"({', '.join(['%s'] * len(order))})" if order else ""
     found = _Named(name, tuple(order), f"PREPARE {name} AS {body}", f"EXECUTE {name}{arguments}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, exists, literal_column, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 
 from .. import access, direct_reads, runtime
 from ..audit import AuditEventType
@@ -156,12 +156,9 @@ def complete_task(engine: WorkflowEngine, task_id: str, data: Any, actor: Actor,
 
 _INSTANCES, _TASKS = InstanceRecord.__table__, TaskRecord.__table__
 _TASK_INSTANCE = select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
-# 'open' as a constant, not a parameter: the statement is prepared (engine/prepared.py), and a generic plan can
-# use the partial indexes of open tasks only when it sees their predicate (tests/integration/test_prepared_plans.py).
-_OPEN = literal_column("'open'")
 _INSTANCE_WITH_OPEN_TASKS = (
     select(_INSTANCES, _TASKS)
-    .join_from(_INSTANCES, _TASKS, (_TASKS.c.instance_id == _INSTANCES.c.id) & (_TASKS.c.status == _OPEN))
+    .join(_TASKS, (_TASKS.c.instance_id == _INSTANCES.c.id) & (_TASKS.c.status == "open"))
     .where(_INSTANCES.c.id == _TASK_INSTANCE))
 _INSTANCE_KEYS = tuple(column.key for column in _INSTANCES.columns)
 _TASK_KEYS = tuple(column.key for column in _TASKS.columns)
