@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import DEFAULT_POSTGRES, percentile, postgres_database, prepared_engine
+from harness import DEFAULT_POSTGRES, analyze, percentile, postgres_database, prepared_engine
 from history import ORGANISER, REVIEWER, grow, templates
 from linear_process import write_linear_process
 from sqlalchemy import func, select
@@ -71,9 +71,7 @@ def main() -> None:
         for size in sizes:
             began = time.perf_counter()
             grow(engine, size, template)
-            with engine.db.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()  # an uncommitted ANALYZE is rolled back: the planner would keep the 1k statistics
+            analyze(engine)  # the planner would keep the statistics of the size before
             build = time.perf_counter() - began
             times = [timed(lambda: services.list_tasks(engine, REVIEWER, "groups", limit=50)),
                      timed(lambda: services.list_instances(engine, REVIEWER, limit=50)),
