@@ -236,11 +236,17 @@ def _events_json(events: list[PendingEvent]) -> str:
     """
     rows = []
     for event in events:
-        stored, payload = split_details(event.details)
+        details, payload = _stored_details(event)
         rows.append({"instance_id": event.instance_id, "at": _timestamp(event.at), "actor": event.actor,
                      "role": event.role, "type": event.type, "element_id": event.element_id,
-                     "details": canonical_json(stored), **(payload or {})})
+                     "details": details, **(payload or {})})
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def _stored_details(event: PendingEvent) -> tuple[str, dict[str, Any] | None]:
+    """The event's details as stored and hashed (canonical JSON), and its payload row's values, if any."""
+    stored, payload = split_details(event.details)
+    return canonical_json(stored), payload
 
 
 def _chain_here(events: list[PendingEvent], writes: DeferredWrites) -> None:
@@ -251,10 +257,9 @@ def _chain_here(events: list[PendingEvent], writes: DeferredWrites) -> None:
     rows, payloads = [], []
     for event in events:
         seq += 1
-        stored, payload = split_details(event.details)
+        details, payload = _stored_details(event)
         if payload is not None:
             payloads.append({**payload, "seq": seq, "instance_id": event.instance_id})
-        details = canonical_json(stored)
         digest = event_hash(seq, event.at, event.instance_id, event.actor, event.role, event.type,
                             event.element_id, details, prev)
         rows.append({"seq": seq, "instance_id": event.instance_id, "at": event.at, "actor": event.actor,
